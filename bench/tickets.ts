@@ -36,7 +36,11 @@ function fixture(paramSets: number, perSet: number) {
   const chain = {
     lastSeenL1Block: 100n,
     lastInitializedRound: 10n,
-    senderInfo: { deposit: 10n ** 18n, withdrawRound: 0n, reserve: { fundsRemaining: 10n ** 18n, claimedInCurrentRound: 0n } },
+    senderInfo: {
+      deposit: 10n ** 18n,
+      withdrawRound: 0n,
+      reserve: { fundsRemaining: 10n ** 18n, claimedInCurrentRound: 0n },
+    },
   };
   const received = [];
   for (let s = 0; s < paramSets; s++) {
@@ -62,7 +66,13 @@ function fixture(paramSets: number, perSet: number) {
         recipientRandHash: p.recipientRandHash,
         ...p.expirationParams,
       };
-      received.push({ ticket, sig: signTicket(ticket, SENDER_KEY), seed: p.seed, expirationBlock: p.expirationBlock, price });
+      received.push({
+        ticket,
+        sig: signTicket(ticket, SENDER_KEY),
+        seed: p.seed,
+        expirationBlock: p.expirationBlock,
+        price,
+      });
     }
   }
   return { secret, chain, received };

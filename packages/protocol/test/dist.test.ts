@@ -15,6 +15,13 @@ it("the built @livepay/protocol imports and signs without a loader", () => {
     console.log(JSON.stringify({ signer: p.recoverTicketSigner(t, sig), backend: p.secp256k1Backend(),
       fns: ["ticketHash","signTicket","recoverTicketSigner","isWinningTicket","ticketEV","encodePayment","decodePayment","encodePaymentHeader","decodePaymentHeader"].filter((f) => typeof p[f] !== "function") }));
   `;
-  const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, encoding: "utf8" });
-  expect(JSON.parse(out)).toEqual({ signer: "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266", backend: "native", fns: [] });
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+    cwd: root,
+    encoding: "utf8",
+  });
+  expect(JSON.parse(out)).toEqual({
+    signer: "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266",
+    backend: "native",
+    fns: [],
+  });
 });

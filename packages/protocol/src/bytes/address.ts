@@ -10,7 +10,9 @@ export const ZERO_ADDRESS: Hex = "0x0000000000000000000000000000000000000000";
  */
 export function normalizeAddress(address: string): Hex {
   if (typeof address !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(address)) {
-    throw new InvalidInputError("INVALID_ADDRESS", "invalid address", { value: String(address).slice(0, 80) });
+    throw new InvalidInputError("INVALID_ADDRESS", "invalid address", {
+      value: String(address).slice(0, 80),
+    });
   }
   return address.toLowerCase() as Hex;
 }

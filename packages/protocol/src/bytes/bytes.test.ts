@@ -7,10 +7,13 @@ import { MAX_UINT256, bytesToBigInt, fixedBytes, minBytes, u256 } from "./intege
 
 describe("hex", () => {
   it("round-trips any bytes and rejects malformed hex", () => {
-    fc.assert(fc.property(fc.uint8Array(), (b) => {
+    fc.assert(
+      fc.property(fc.uint8Array(), (b) => {
         expect(equalBytes(hexToBytes(bytesToHex(b)), b)).toBe(true);
-      }));
-    for (const bad of ["0x1", "0xzz", "12 34", "0x0x00"]) expect(() => hexToBytes(bad)).toThrow(InvalidInputError);
+      }),
+    );
+    for (const bad of ["0x1", "0xzz", "12 34", "0x0x00"])
+      expect(() => hexToBytes(bad)).toThrow(InvalidInputError);
     expect(bytesToHex(concatBytes(Uint8Array.of(1), Uint8Array.of(2, 3)))).toBe("0x010203");
   });
 });

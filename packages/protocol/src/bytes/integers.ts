@@ -19,7 +19,9 @@ export function bytesToBigInt(bytes: Uint8Array): bigint {
  */
 export function u256(x: bigint): Uint8Array {
   if (x < 0n || x > MAX_UINT256) {
-    throw new InvalidInputError("UINT256_OUT_OF_RANGE", "value does not fit in uint256", { value: x.toString() });
+    throw new InvalidInputError("UINT256_OUT_OF_RANGE", "value does not fit in uint256", {
+      value: x.toString(),
+    });
   }
   return fixedBytes(x, 32);
 }

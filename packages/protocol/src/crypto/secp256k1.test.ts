@@ -47,7 +47,9 @@ describe.each<Secp256k1Backend>(["native", "js"])("%s backend", (which) => {
       "e742ff452d41413616a5bf43fe15dd88294e983d3d36206c2712f39083d638bde0a0fc89be718fbc1033e1d30d78be1c68081562ed2e97af876f286f3453231d1b",
     );
     expect(() => recoverDigestSigner(personalHash(msg), highS)).toThrow("signature s value too high");
-    expect(() => recoverDigestSigner(personalHash(msg), sig.subarray(0, 64))).toThrow("invalid signature length");
+    expect(() => recoverDigestSigner(personalHash(msg), sig.subarray(0, 64))).toThrow(
+      "invalid signature length",
+    );
     const badV = new Uint8Array(65);
     badV[64] = 0xe5;
     expect(() => recoverDigestSigner(personalHash(msg), badV)).toThrow("signature v value must be 27 or 28");
@@ -74,19 +76,23 @@ describe.each<Secp256k1Backend>(["native", "js"])("%s backend", (which) => {
 
 it("native and pure-JS produce identical signatures and recover the same signer", () => {
   fc.assert(
-    fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.integer({ min: 1, max: 2 ** 30 }), (d, k) => {
-      const key = new Uint8Array(32);
-      new DataView(key.buffer).setUint32(28, k);
-      useSecp256k1Backend("native");
-      const a = signDigest(d, key);
-      const ra = recoverDigestSigner(d, a);
-      useSecp256k1Backend("js");
-      const b = signDigest(d, key);
-      const rb = recoverDigestSigner(d, b);
-      expect(bytesToHex(a)).toBe(bytesToHex(b));
-      expect(ra).toBe(rb);
-      expect(ra).toBe(privateKeyToAddress(key));
-    }),
+    fc.property(
+      fc.uint8Array({ minLength: 32, maxLength: 32 }),
+      fc.integer({ min: 1, max: 2 ** 30 }),
+      (d, k) => {
+        const key = new Uint8Array(32);
+        new DataView(key.buffer).setUint32(28, k);
+        useSecp256k1Backend("native");
+        const a = signDigest(d, key);
+        const ra = recoverDigestSigner(d, a);
+        useSecp256k1Backend("js");
+        const b = signDigest(d, key);
+        const rb = recoverDigestSigner(d, b);
+        expect(bytesToHex(a)).toBe(bytesToHex(b));
+        expect(ra).toBe(rb);
+        expect(ra).toBe(privateKeyToAddress(key));
+      },
+    ),
     { numRuns: 200 },
   );
 });

@@ -27,8 +27,7 @@ function loadNative(): NativeSecp256k1 | undefined {
   try {
     const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
     const mod = proc?.getBuiltinModule?.("node:module") as
-      | { createRequire(url: string): (id: string) => unknown }
-      | undefined;
+      { createRequire(url: string): (id: string) => unknown } | undefined;
     if (!mod) return undefined;
     const native = mod.createRequire(import.meta.url)("secp256k1/bindings") as NativeSecp256k1;
     // node-gyp-build falls back to nothing when no binary matches: prove it works once.

@@ -55,7 +55,9 @@ export class Rational {
     const digits = (dec[2] ?? "") + (dec[3] ?? "");
     const exp = -(dec[3] ?? "").length + Number(dec[4] ?? "0");
     if (!Number.isSafeInteger(exp) || Math.abs(exp) > 10_000) {
-      throw new InvalidInputError("INVALID_RATIONAL", "rational exponent out of range", { value: s.slice(0, 80) });
+      throw new InvalidInputError("INVALID_RATIONAL", "rational exponent out of range", {
+        value: s.slice(0, 80),
+      });
     }
     let num = BigInt(digits === "" ? "0" : digits);
     if (dec[1] === "-") num = -num;

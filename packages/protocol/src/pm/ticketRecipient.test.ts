@@ -24,7 +24,11 @@ const price = Rational.of(1200n);
 const chain: RecipientChainView = {
   lastSeenL1Block: 1000n,
   lastInitializedRound: 10n,
-  senderInfo: { deposit: 10n ** 18n, withdrawRound: 0n, reserve: { fundsRemaining: 10n ** 18n, claimedInCurrentRound: 0n } },
+  senderInfo: {
+    deposit: 10n ** 18n,
+    withdrawRound: 0n,
+    reserve: { fundsRemaining: 10n ** 18n, claimedInCurrentRound: 0n },
+  },
 };
 
 function params(faceValue = 12_000_000_000_000_000n, ev = 8_000_000_000n, seed = 42n): IssuedTicketParams {
@@ -52,7 +56,13 @@ function received(p: IssuedTicketParams, nonce: bigint, key: Hex = SENDER_KEY): 
     recipientRandHash: p.recipientRandHash,
     ...p.expirationParams,
   };
-  return { ticket, sig: signTicket(ticket, key), seed: p.seed, expirationBlock: p.expirationBlock, price: p.price };
+  return {
+    ticket,
+    sig: signTicket(ticket, key),
+    seed: p.seed,
+    expirationBlock: p.expirationBlock,
+    price: p.price,
+  };
 }
 
 const recipient = () => new TicketRecipient({ address: RECIPIENT, secret });
@@ -73,7 +83,10 @@ describe("TicketRecipient.receiveTicket", () => {
   });
 
   it("fatal: sender info unavailable", () => {
-    const r = recipient().receiveTicket(received(params(), 1n), { ...chain, senderInfo: new Error("rpc down") });
+    const r = recipient().receiveTicket(received(params(), 1n), {
+      ...chain,
+      senderInfo: new Error("rpc down"),
+    });
     expectError(r, `could not get sender info for ${SENDER_CHECKSUM}: rpc down`, true);
   });
 
@@ -83,15 +96,24 @@ describe("TicketRecipient.receiveTicket", () => {
       const r = recipient().receiveTicket(received(params(), 1n), { ...chain, senderInfo: info });
       expectError(r, `deposit and reserve for sender ${SENDER_CHECKSUM} is set to unlock soon`, true);
     }
-    const later = { deposit: 1n, withdrawRound: 12n, reserve: { fundsRemaining: 1n, claimedInCurrentRound: 0n } };
-    expect(recipient().receiveTicket(received(params(), 1n), { ...chain, senderInfo: later }).error).toBeUndefined();
+    const later = {
+      deposit: 1n,
+      withdrawRound: 12n,
+      reserve: { fundsRemaining: 1n, claimedInCurrentRound: 0n },
+    };
+    expect(
+      recipient().receiveTicket(received(params(), 1n), { ...chain, senderInfo: later }).error,
+    ).toBeUndefined();
   });
 
   it("fatal: wrong recipient, zero sender", () => {
     const rt = received(params(), 1n);
     const other = new TicketRecipient({ address: "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc", secret });
     expectError(other.receiveTicket(rt, chain), "invalid ticket recipient", true);
-    const zero = { ...rt, ticket: { ...rt.ticket, sender: "0x0000000000000000000000000000000000000000" as Hex } };
+    const zero = {
+      ...rt,
+      ticket: { ...rt.ticket, sender: "0x0000000000000000000000000000000000000000" as Hex },
+    };
     expectError(recipient().receiveTicket(zero, chain), "invalid ticket sender", true);
   });
 
@@ -109,7 +131,11 @@ describe("TicketRecipient.receiveTicket", () => {
       { ...rt, ticket: { ...rt.ticket, recipientRandHash: BLOCK_HASH } },
     ];
     for (const t of tampered) {
-      expectError(recipient().receiveTicket(t, chain), "invalid recipientRand for ticket recipientRandHash", true);
+      expectError(
+        recipient().receiveTicket(t, chain),
+        "invalid recipientRand for ticket recipientRandHash",
+        true,
+      );
     }
   });
 
@@ -142,7 +168,11 @@ describe("TicketRecipient.receiveTicket", () => {
       expect(r.receiveTicket(received(p, n), chain).error).toBeUndefined();
     }
     const over = r.receiveTicket(received(p, 601n), chain);
-    expectError(over, `invalid ticket senderNonce: too many values sender=${SENDER_CHECKSUM} nonce=601`, false);
+    expectError(
+      over,
+      `invalid ticket senderNonce: too many values sender=${SENDER_CHECKSUM} nonce=601`,
+      false,
+    );
   });
 
   it("non-fatal: expired params, after the nonce is recorded", () => {
@@ -153,7 +183,9 @@ describe("TicketRecipient.receiveTicket", () => {
     expect(res.won).toBe(true);
     expectError(res, "TicketParams expired", false);
     expect(r.nonces.has(res.recipientRand, 1n)).toBe(true);
-    expect(r.receiveTicket(received(p, 2n), { ...chain, lastSeenL1Block: p.expirationBlock - 1n }).error).toBeUndefined();
+    expect(
+      r.receiveTicket(received(p, 2n), { ...chain, lastSeenL1Block: p.expirationBlock - 1n }).error,
+    ).toBeUndefined();
   });
 
   it("never credits a ticket with a bad signature, wrong recipient, reused nonce or tampered params", () => {

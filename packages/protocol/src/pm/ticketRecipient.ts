@@ -60,7 +60,8 @@ export class TicketRecipient {
   private readonly secret: Uint8Array;
 
   constructor(opts: { address: Hex; secret: Uint8Array; nonces?: SenderNonces }) {
-    if (opts.secret.length < 16) throw new LivepayError("WEAK_SECRET", "recipient secret must be >= 16 bytes");
+    if (opts.secret.length < 16)
+      throw new LivepayError("WEAK_SECRET", "recipient secret must be >= 16 bytes");
     this.address = normalizeAddress(opts.address);
     this.secret = opts.secret;
     this.nonces = opts.nonces ?? new SenderNonces();

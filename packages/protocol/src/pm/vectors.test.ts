@@ -43,7 +43,10 @@ describe("ticket hash (pm/ticket_test.go TestHash)", () => {
       "81e353ae39046e2b77b9f996abbaeed527fda559b61ef90f299c4499dd508ccc",
     ],
     [{ recipientRandHash: FOO }, "be5eaf9a49a39540b9bb02f1a21904f61324a29819e2c032824bfaa10c100b17"],
-    [{ creationRound: 10n, creationRoundBlockHash: FOO }, "e502907c16036ab3d11b78c5a2e93c20f3d6415c67f91de4ed01348182b3b2e2"],
+    [
+      { creationRound: 10n, creationRoundBlockHash: FOO },
+      "e502907c16036ab3d11b78c5a2e93c20f3d6415c67f91de4ed01348182b3b2e2",
+    ],
   ])("%o", (fields, expected) => {
     expect(ticketHash({ ...base, ...fields })).toBe(`0x${expected}`);
   });
@@ -79,14 +82,18 @@ describe("EV and win probability", () => {
     );
     fv = faceValue({ ...common, gasPrice: 777n, maxFloat: 10n ** 10n });
     expect(fv).toBe(777_000_000n);
-    expect(winProbForFaceValue(fv, 5n)).toBe(745122839364969082519761808292714979750772102095499125093034646125570n);
+    expect(winProbForFaceValue(fv, 5n)).toBe(
+      745122839364969082519761808292714979750772102095499125093034646125570n,
+    );
     fv = faceValue({ ...common, gasPrice: 1n, maxFloat: 10001n });
     expect(fv).toBe(10001n);
     expect(winProbForFaceValue(fv, 5n)).toBe(
       57890255593098787833002192285115442382396752657554526567072084795477017120n,
     );
     expect(() => faceValue({ ...common, gasPrice: 100n, maxFloat: 4n })).toThrow(InsufficientReserveError);
-    expect(() => faceValue({ ...common, gasPrice: 100n, maxFloat: 4n })).toThrow("insufficient sender reserve");
+    expect(() => faceValue({ ...common, gasPrice: 100n, maxFloat: 4n })).toThrow(
+      "insufficient sender reserve",
+    );
     expect(faceValue({ ...common, price: Rational.ZERO, gasPrice: 100n, maxFloat: 10n ** 10n })).toBe(0n);
     expect(faceValue({ ...common, price: Rational.of(-1n), gasPrice: 100n, maxFloat: 10n ** 10n })).toBe(0n);
     expect(winProbForFaceValue(0n, 5n)).toBe(0n);
@@ -126,9 +133,19 @@ describe("D2/D3: orchestrator params and three signed tickets", () => {
       lastInitializedRoundBlockHash: FOO,
     });
     expect(p.winProb).toBe(77194726158210796949047323339125271902179989777093709359638392000000000n);
-    expect(bytesToHex(minBytes(p.winProb))).toBe("0x0b2f4fc0794908cf232ff78625902416a7530755a66c5788c4a773d4b000");
+    expect(bytesToHex(minBytes(p.winProb))).toBe(
+      "0x0b2f4fc0794908cf232ff78625902416a7530755a66c5788c4a773d4b000",
+    );
     expect(p.expirationBlock).toBe(19000040n);
-    const input = { seed, sender: SENDER, faceValue: fv, winProb: p.winProb, expirationBlock: 19000040n, price, ...p.expirationParams } as const;
+    const input = {
+      seed,
+      sender: SENDER,
+      faceValue: fv,
+      winProb: p.winProb,
+      expirationBlock: 19000040n,
+      price,
+      ...p.expirationParams,
+    } as const;
     expect(bytesToHex(recipientRandMessage(input))).toBe(
       "0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20f39fd6e51aad88f6f4ce6ab8827279cfffb922662aa1efb94e00000b2f4fc0794908cf232ff78625902416a7530755a66c5788c4a773d4b0000121eae804b0010000000000000000000000000000000000000000000000000000000000000dac41b1a0649752af1b28b3dc29a1556eee781e4a4c3a1f7f53f90fa834de098c4d",
     );
@@ -136,13 +153,32 @@ describe("D2/D3: orchestrator params and three signed tickets", () => {
     expect(rand).toBe(0xe2e3a436a2bb0b974f4b11db7608412022bbb4a3e40a2bb271f3877a2a502ea2n);
     expect(p.recipientRandHash).toBe("0x2aad9be4d3937d8f6bb30b5a3f9f3f19138a56efa8727e268558c9993a286264");
     expect(ticketEV(fv, p.winProb).gt(8_000_000_000n)).toBe(true);
-    expect(ticketEV(fv, p.winProb).sub(8_000_000_000n).lt(Rational.of(1n, 10n ** 51n))).toBe(true);
+    expect(
+      ticketEV(fv, p.winProb)
+        .sub(8_000_000_000n)
+        .lt(Rational.of(1n, 10n ** 51n)),
+    ).toBe(true);
   });
 
   it.each([
-    [1n, "cd42ee82d34f82a5083632b128dc79ac43063368602d9e731b4bcda4fb0c45b1", "779bd18c52518bccf35bbfdc77562d2eb711c00c9f7aadc17f21ff1b044a0b63", "88f48764dc44e75deca25f41d6ffdaf0bf8e086a5dae8f01c752bf9ae9c0697250a43cd423229fbafe1912fdcc8fb0cd654103b47df961f5050c7038fc31a1681c"],
-    [2n, "5653021b0b0424a8b08079c69886ae53ee388d80b1b96b2ed5be0d4fbb3fbe9d", "b1a0851ba9f68edef42e813495753d5347191d1e0d6c76972ec8d18bbf60bcc6", "c9f37f2d0530ab4a6bce2ce988d1cddde08747eb8a2a824b2fa2f0adb65b021858d0075fb546f409e7f8b9d5d594ebc40913b6ae4ba227b0117b4f3b3b03bbe51b"],
-    [3n, "3001078e77a7c723e450938bb2ed6fe63043a0f5cd49ac794b2750301a85a74a", "8523c6f3132449d5c3807210205c08bb074d929da3eb4bf06647a24163d29b62", "a4877211ef0ed4ea3f259ebd931b05c692d6058e2926a969cb355fa4d8341709720d0192df085f17f931e38f64264a05d13ef043bcc965a90e1bc679d562c0311c"],
+    [
+      1n,
+      "cd42ee82d34f82a5083632b128dc79ac43063368602d9e731b4bcda4fb0c45b1",
+      "779bd18c52518bccf35bbfdc77562d2eb711c00c9f7aadc17f21ff1b044a0b63",
+      "88f48764dc44e75deca25f41d6ffdaf0bf8e086a5dae8f01c752bf9ae9c0697250a43cd423229fbafe1912fdcc8fb0cd654103b47df961f5050c7038fc31a1681c",
+    ],
+    [
+      2n,
+      "5653021b0b0424a8b08079c69886ae53ee388d80b1b96b2ed5be0d4fbb3fbe9d",
+      "b1a0851ba9f68edef42e813495753d5347191d1e0d6c76972ec8d18bbf60bcc6",
+      "c9f37f2d0530ab4a6bce2ce988d1cddde08747eb8a2a824b2fa2f0adb65b021858d0075fb546f409e7f8b9d5d594ebc40913b6ae4ba227b0117b4f3b3b03bbe51b",
+    ],
+    [
+      3n,
+      "3001078e77a7c723e450938bb2ed6fe63043a0f5cd49ac794b2750301a85a74a",
+      "8523c6f3132449d5c3807210205c08bb074d929da3eb4bf06647a24163d29b62",
+      "a4877211ef0ed4ea3f259ebd931b05c692d6058e2926a969cb355fa4d8341709720d0192df085f17f931e38f64264a05d13ef043bcc965a90e1bc679d562c0311c",
+    ],
   ])("nonce %s", (nonce, hash, personal, sig) => {
     const t: Ticket = {
       recipient: RECIPIENT,
@@ -159,6 +195,12 @@ describe("D2/D3: orchestrator params and three signed tickets", () => {
     expect(bytesToHex(personalHash(hexToBytes(hash)))).toBe(`0x${personal}`);
     expect(signTicket(t, SENDER_KEY)).toBe(`0x${sig}`);
     expect(recoverTicketSigner(t, `0x${sig}`)).toBe(SENDER);
-    expect(isWinningTicket(`0x${sig}`, 0xe2e3a436a2bb0b974f4b11db7608412022bbb4a3e40a2bb271f3877a2a502ea2n, t.winProb)).toBe(false);
+    expect(
+      isWinningTicket(
+        `0x${sig}`,
+        0xe2e3a436a2bb0b974f4b11db7608412022bbb4a3e40a2bb271f3877a2a502ea2n,
+        t.winProb,
+      ),
+    ).toBe(false);
   });
 });

@@ -8,7 +8,11 @@ import { Rational } from "../money/rational.js";
  * over the exact signature bytes received.
  * @example isWinningTicket(sig, recipientRand, ticket.winProb)
  */
-export function isWinningTicket(signature: Hex | Uint8Array, recipientRand: bigint, winProb: bigint): boolean {
+export function isWinningTicket(
+  signature: Hex | Uint8Array,
+  recipientRand: bigint,
+  winProb: bigint,
+): boolean {
   const sig = typeof signature === "string" ? hexToBytes(signature) : signature;
   return bytesToBigInt(keccak256(concatBytes(sig, u256(recipientRand)))) < winProb;
 }
