@@ -1,0 +1,20 @@
+// Runners: execute inference jobs for the orchestrator and report exact billing units.
+export * from "./types.js";
+export * from "./errors.js";
+export * from "./config.js";
+export * from "./runner.js";
+export * from "./createRunner.js";
+export * from "./requests.js";
+export * from "./units.js";
+export type { Engine, LlmEngine, LlmProgress } from "./engine.js";
+export { SyntheticEngine, syntheticPng, syntheticSpeech } from "./synthetic.js";
+export { OpenAiEngine } from "./openai.js";
+export { AiRunnerEngine } from "./aiRunner.js";
+export { parseSse, SseParser, formatSse } from "./sse.js";
+export type { SseEvent } from "./sse.js";
+export { toDataUri, parseDataUri } from "./dataUri.js";
+export { encodePngRgb, readPng } from "./png.js";
+export { parseWav, encodeWavPcm16 } from "./wav.js";
+export type { WavInfo } from "./wav.js";
+export { probeImageSize } from "./imageSize.js";
+export type { ImageSize } from "./imageSize.js";
