@@ -1,5 +1,5 @@
 import { InvalidInputError } from "../errors.js";
-import { bytesToHex } from "./hex.js";
+import { bytesToHex, tryHexToBytes } from "./hex.js";
 
 /** 2^256 - 1: the largest uint256, Livepeer's `maxWinProb`. */
 export const MAX_UINT256 = (1n << 256n) - 1n;
@@ -34,11 +34,25 @@ export function u256(x: bigint): Uint8Array {
 export function minBytes(x: bigint): Uint8Array {
   const v = x < 0n ? -x : x;
   if (v === 0n) return new Uint8Array(0);
-  let hex = v.toString(16);
-  if (hex.length % 2 === 1) hex = "0" + hex;
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
+  const hex = v.toString(16);
+  return tryHexToBytes(hex.length % 2 === 1 ? "0" + hex : hex)!;
+}
+
+/**
+ * Writes `x` big-endian into `out[offset .. offset + size)`, left-padded with zeros; throws if it does
+ * not fit. The hot path of ticket hashing: no intermediate arrays.
+ * @example writeUint(buf, 40, faceValue, 32)
+ */
+export function writeUint(out: Uint8Array, offset: number, x: bigint, size: number): void {
+  const hex = x.toString(16);
+  if (x < 0n || hex.length > size * 2) {
+    throw new InvalidInputError("INTEGER_OUT_OF_RANGE", `value does not fit in ${size} bytes`, {
+      value: x.toString(),
+    });
+  }
+  out.fill(0, offset, offset + size);
+  const bytes = tryHexToBytes(hex.length % 2 === 1 ? "0" + hex : hex)!;
+  out.set(bytes, offset + size - bytes.length);
 }
 
 /**
@@ -46,13 +60,7 @@ export function minBytes(x: bigint): Uint8Array {
  * @example fixedBytes(5n, 4) // [0, 0, 0, 5]
  */
 export function fixedBytes(x: bigint, size: number): Uint8Array {
-  const m = minBytes(x);
-  if (x < 0n || m.length > size) {
-    throw new InvalidInputError("INTEGER_OUT_OF_RANGE", `value does not fit in ${size} bytes`, {
-      value: x.toString(),
-    });
-  }
   const out = new Uint8Array(size);
-  out.set(m, size - m.length);
+  writeUint(out, 0, x, size);
   return out;
 }

@@ -7,5 +7,9 @@ import { keccak256 } from "./keccak256.js";
  * @example personalHash(ticketHashBytes) // what a ticket signature signs
  */
 export function personalHash(message: Uint8Array): Uint8Array {
-  return keccak256(concatBytes(utf8(`\x19Ethereum Signed Message:\n${message.length}`), message));
+  // 32-byte messages (ticket hashes, keccak digests) are the hot path: reuse their prefix.
+  const prefix = message.length === 32 ? PREFIX_32 : utf8(`\x19Ethereum Signed Message:\n${message.length}`);
+  return keccak256(concatBytes(prefix, message));
 }
+
+const PREFIX_32 = utf8("\x19Ethereum Signed Message:\n32");

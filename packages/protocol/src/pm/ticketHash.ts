@@ -1,25 +1,34 @@
-import { normalizeAddress } from "../bytes/address.js";
-import { bytesToHex, hexToBytes, type Hex } from "../bytes/hex.js";
-import { MAX_UINT256, u256 } from "../bytes/integers.js";
+import { bytesToHex, tryHexToBytes, type Hex } from "../bytes/hex.js";
+import { MAX_UINT256, writeUint } from "../bytes/integers.js";
 import { keccak256 } from "../crypto/keccak256.js";
 import { InvalidInputError } from "../errors.js";
 import type { Ticket } from "./ticket.js";
 
-const ZERO_HASH = 0n;
-
-function bytes32(value: string, field: string): Uint8Array {
-  const b = hexToBytes(value);
-  if (b.length !== 32) throw new InvalidInputError("INVALID_HASH", `${field} must be 32 bytes`, { field });
-  return b;
+function hexInto(out: Uint8Array, offset: number, value: string, size: number, field: string): void {
+  const b = tryHexToBytes(value, true);
+  if (!b || b.length !== size) {
+    throw new InvalidInputError(
+      size === 20 ? "INVALID_ADDRESS" : "INVALID_HASH",
+      `${field} must be ${size} bytes of 0x hex`,
+      {
+        field,
+      },
+    );
+  }
+  out.set(b, offset);
 }
 
-function uint(value: bigint, field: string): Uint8Array {
+function uintInto(out: Uint8Array, offset: number, value: bigint, field: string): void {
   // Callers in plain JavaScript may pass numbers: accept safe integers, reject everything else.
   const v = typeof value === "bigint" ? value : Number.isSafeInteger(value) ? BigInt(value) : undefined;
   if (v === undefined || v < 0n || v > MAX_UINT256) {
     throw new InvalidInputError("INVALID_INTEGER", `${field} must be an unsigned 256-bit integer`, { field });
   }
-  return u256(v);
+  writeUint(out, offset, v, 32);
+}
+
+function isZeroAux(creationRound: bigint, creationRoundBlockHash: string): boolean {
+  return BigInt(creationRound) === 0n && /^0x0{64}$/.test(creationRoundBlockHash);
 }
 
 /**
@@ -28,13 +37,10 @@ function uint(value: bigint, field: string): Uint8Array {
  * @example auxData(10n, keccak256Hex("foo")).length // 64
  */
 export function auxData(creationRound: bigint, creationRoundBlockHash: Hex): Uint8Array {
-  const hash = bytes32(creationRoundBlockHash, "creationRoundBlockHash");
-  const round = uint(creationRound, "creationRound");
-  if (BigInt(creationRound) === 0n && BigInt(bytesToHex(hash)) === ZERO_HASH) return new Uint8Array(0);
   const out = new Uint8Array(64);
-  out.set(round, 0);
-  out.set(hash, 32);
-  return out;
+  uintInto(out, 0, creationRound, "creationRound");
+  hexInto(out, 32, creationRoundBlockHash, 32, "creationRoundBlockHash");
+  return isZeroAux(creationRound, creationRoundBlockHash) ? new Uint8Array(0) : out;
 }
 
 /**
@@ -43,15 +49,21 @@ export function auxData(creationRound: bigint, creationRoundBlockHash: Hex): Uin
  * @example ticketHashPreimage(ticket).length // 232
  */
 export function ticketHashPreimage(ticket: Ticket): Uint8Array {
-  const aux = auxData(ticket.creationRound, ticket.creationRoundBlockHash);
-  const out = new Uint8Array(168 + aux.length);
-  out.set(hexToBytes(normalizeAddress(ticket.recipient)), 0);
-  out.set(hexToBytes(normalizeAddress(ticket.sender)), 20);
-  out.set(uint(ticket.faceValue, "faceValue"), 40);
-  out.set(uint(ticket.winProb, "winProb"), 72);
-  out.set(uint(ticket.senderNonce, "senderNonce"), 104);
-  out.set(bytes32(ticket.recipientRandHash, "recipientRandHash"), 136);
-  out.set(aux, 168);
+  const withAux = !isZeroAux(ticket.creationRound, ticket.creationRoundBlockHash);
+  const out = new Uint8Array(withAux ? 232 : 168);
+  hexInto(out, 0, ticket.recipient, 20, "recipient");
+  hexInto(out, 20, ticket.sender, 20, "sender");
+  uintInto(out, 40, ticket.faceValue, "faceValue");
+  uintInto(out, 72, ticket.winProb, "winProb");
+  uintInto(out, 104, ticket.senderNonce, "senderNonce");
+  hexInto(out, 136, ticket.recipientRandHash, 32, "recipientRandHash");
+  if (withAux) {
+    uintInto(out, 168, ticket.creationRound, "creationRound");
+    hexInto(out, 200, ticket.creationRoundBlockHash, 32, "creationRoundBlockHash");
+  } else {
+    // Still validate the (zero) fields' shape.
+    hexInto(new Uint8Array(32), 0, ticket.creationRoundBlockHash, 32, "creationRoundBlockHash");
+  }
   return out;
 }
 

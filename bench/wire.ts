@@ -1,7 +1,8 @@
 // Wire-format throughput: encode and decode of a Livepeer-Payment header carrying 10 tickets
 // (protobuf + base64 + domain conversion, the work a gateway and an orchestrator do per request).
-// Run alone: npx tsx packages/protocol/bench/wire.ts
-import { decodePaymentHeader, encodePaymentHeader, type Hex, type Payment } from "../src/index.js";
+// Baseline in the same run: JSON.stringify / JSON.parse of the same payment (bigints as strings).
+import { decodePaymentHeader, encodePaymentHeader, type Hex, type Payment } from "@livepay/protocol";
+import { medianRate } from "./stats.js";
 
 /** A Payment like a Go gateway sends: D2 ticket params, 10 tickets with 65-byte signatures. */
 export function benchPayment(tickets = 10): Payment {
@@ -27,34 +28,27 @@ export function benchPayment(tickets = 10): Payment {
   };
 }
 
-function perSecond(f: () => unknown, minMs: number): number {
-  for (let i = 0; i < 200; i++) f(); // warm up the JIT
-  let n = 0;
-  const t0 = performance.now();
-  let t = t0;
-  while (t - t0 < minMs) {
-    for (let i = 0; i < 100; i++) f();
-    n += 100;
-    t = performance.now();
-  }
-  return Math.round((n * 1000) / (t - t0));
+export interface WireBenchRow {
+  headerChars: number;
+  encode: number;
+  decode: number;
+  jsonEncode: number;
+  jsonDecode: number;
 }
 
-/**
- * Header encodes and decodes per second, one core, for a 10-ticket Payment.
- * @example const { encodesPerSec, decodesPerSec } = benchWire()
- */
-export function benchWire(minMs = 1000): { encodesPerSec: number; decodesPerSec: number } {
-  const payment = benchPayment(10);
+const toJson = (p: Payment) =>
+  JSON.stringify(p, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+
+/** Payment header encodes and decodes per second, with the JSON baseline. */
+export function benchWire(ms = 700): WireBenchRow {
+  const payment = benchPayment();
   const header = encodePaymentHeader(payment);
+  const json = toJson(payment);
   return {
-    encodesPerSec: perSecond(() => encodePaymentHeader(payment), minMs),
-    decodesPerSec: perSecond(() => decodePaymentHeader(header), minMs),
+    headerChars: header.length,
+    encode: medianRate(() => encodePaymentHeader(payment), ms),
+    decode: medianRate(() => decodePaymentHeader(header), ms),
+    jsonEncode: medianRate(() => toJson(payment), ms),
+    jsonDecode: medianRate(() => JSON.parse(json), ms),
   };
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const header = encodePaymentHeader(benchPayment(10));
-  console.log(`10-ticket Livepeer-Payment header: ${header.length} characters`);
-  console.log(benchWire());
 }
