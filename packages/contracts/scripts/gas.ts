@@ -1,0 +1,36 @@
+// Gas benchmark of the TicketBroker on anvil, compared with gas-snapshot.json.
+// Run: npx tsx packages/contracts/scripts/gas.ts [--write] [--breakdown]
+//   --write      record the measurement as the new gas-snapshot.json
+//   --breakdown  also trace one redemption and print where its gas goes
+import {
+  GAS_TOLERANCE,
+  compareGas,
+  formatGasTable,
+  measureGas,
+  readGasSnapshot,
+  redemptionGasBreakdown,
+  writeGasSnapshot,
+} from "../src/gas.js";
+
+const rows = await measureGas();
+const snapshot = readGasSnapshot();
+console.log(formatGasTable(rows, snapshot));
+if (process.argv.includes("--breakdown")) {
+  const parts = await redemptionGasBreakdown();
+  const width = Math.max(...parts.map((p) => p.part.length));
+  console.log("\nwhere a steady-state redeemWinningTicket spends its gas:");
+  for (const p of parts)
+    console.log(`  ${p.part.padEnd(width)}  ${p.gas.toLocaleString("en-US").padStart(7)}`);
+}
+if (process.argv.includes("--write")) {
+  writeGasSnapshot(rows);
+  console.log("\nwrote gas-snapshot.json");
+} else {
+  const problems = compareGas(rows, snapshot);
+  if (problems.length > 0) {
+    console.error(
+      `\ngas grew more than ${GAS_TOLERANCE * 100} % over the snapshot:\n  ${problems.join("\n  ")}`,
+    );
+    process.exitCode = 1;
+  }
+}
