@@ -1,0 +1,4 @@
+// @livepay/node: the running system. Chain clients, watchers and the devnet; typed configuration.
+export * from "./chain/index.js";
+export * from "./config/amount.js";
+export * from "./config/chainOptions.js";
