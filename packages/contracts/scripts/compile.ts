@@ -44,7 +44,10 @@ export function compile(): { version: string; artifacts: Artifact[] } {
     errors?: { severity: string; formattedMessage: string }[];
     contracts?: Record<
       string,
-      Record<string, { abi: unknown[]; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>
+      Record<
+        string,
+        { abi: unknown[]; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }
+      >
     >;
   };
   const errors = (output.errors ?? []).filter((e) => e.severity === "error");

@@ -3,7 +3,7 @@ import type { Hex } from "../bytes/hex.js";
 import { LivepayError } from "../errors.js";
 import { Rational } from "../money/rational.js";
 import type { Payment } from "../wire/payment.js";
-import { ReceiveTicketError } from "./errors.js";
+import type { ReceiveTicketError } from "./errors.js";
 import type { Ticket } from "./ticket.js";
 import type { RecipientChainView, TicketRecipient } from "./ticketRecipient.js";
 
