@@ -1,4 +1,5 @@
-// Gas benchmark of the TicketBroker on anvil, compared with gas-snapshot.json.
+// Gas report on anvil: the TicketBroker (compared with gas-snapshot.json) and the PersistentTicketBroker
+// (compared with test/persistent/gas-snapshot.json by its own test). Run: npm run gas
 // Run: npx tsx packages/contracts/scripts/gas.ts [--write] [--breakdown]
 //   --write      record the measurement as the new gas-snapshot.json
 //   --breakdown  also trace one redemption and print where its gas goes
@@ -11,10 +12,16 @@ import {
   redemptionGasBreakdown,
   writeGasSnapshot,
 } from "../src/gas.js";
+import { measurePersistentGas } from "../src/persistentGas.js";
 
 const rows = await measureGas();
 const snapshot = readGasSnapshot();
+console.log("TicketBroker (target: winning ticket <= 60,000 gas)");
 console.log(formatGasTable(rows, snapshot));
+console.log(
+  "\nPersistentTicketBroker (targets: voucher <= 40,000 alone, <= 15,000 per voucher in a steady batch of 10)",
+);
+console.log(formatGasTable((await measurePersistentGas()).map((r) => ({ ...r, note: "" }))));
 if (process.argv.includes("--breakdown")) {
   const parts = await redemptionGasBreakdown();
   const width = Math.max(...parts.map((p) => p.part.length));
