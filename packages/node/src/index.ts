@@ -3,3 +3,4 @@ export * from "./chain/index.js";
 export * from "./config/amount.js";
 export * from "./config/chainOptions.js";
 export * from "./store/index.js";
+export * from "./orchestrator/index.js";

@@ -6,6 +6,7 @@ import { reserveCommand } from "./reserve.js";
 import { unlockCommand } from "./unlock.js";
 import { withdrawCommand } from "./withdraw.js";
 import { statusCommand } from "./status.js";
+import { orchestratorCommand } from "./orchestrator.js";
 
 /** Every `livepay <group>` command, in the order `livepay --help` lists them. */
 export const commandGroups: readonly CommandGroup[] = [
@@ -16,4 +17,5 @@ export const commandGroups: readonly CommandGroup[] = [
   unlockCommand,
   withdrawCommand,
   statusCommand,
+  orchestratorCommand,
 ];
