@@ -11,3 +11,4 @@ export * from "./crypto/personalSign.js";
 export * from "./crypto/secp256k1.js";
 export * from "./pm/index.js";
 export * from "./wire/index.js";
+export * from "./crypto/hmacSha256.js";

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { bytesToHex, hexToBytes, utf8 } from "../bytes/hex.js";
 import { checksumAddress } from "../bytes/address.js";
+import { hmacSha256, hmacSha256Js } from "./hmacSha256.js";
 import { keccak256 } from "./keccak256.js";
 import { personalHash } from "./personalHash.js";
 import { recoverHashedMessageSigner, signHashedMessage } from "./personalSign.js";
@@ -94,5 +95,20 @@ it("native and pure-JS produce identical signatures and recover the same signer"
       },
     ),
     { numRuns: 200 },
+  );
+});
+
+it("HMAC-SHA256: Node's OpenSSL path equals the pure-JS path (RFC 4231 case 2 and random inputs)", () => {
+  expect(bytesToHex(hmacSha256(utf8("Jefe"), utf8("what do ya want for nothing?")))).toBe(
+    "0x5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+  );
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 1, maxLength: 100 }),
+      fc.uint8Array({ maxLength: 300 }),
+      (k, m) => {
+        expect(bytesToHex(hmacSha256(k, m))).toBe(bytesToHex(hmacSha256Js(k, m)));
+      },
+    ),
   );
 });

@@ -1,8 +1,7 @@
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { addressToBytes } from "../bytes/address.js";
 import { bytesToHex, concatBytes, type Hex } from "../bytes/hex.js";
 import { bytesToBigInt, minBytes, u256 } from "../bytes/integers.js";
+import { hmacSha256 } from "../crypto/hmacSha256.js";
 import { keccak256 } from "../crypto/keccak256.js";
 import type { Rational } from "../money/rational.js";
 import { auxData } from "./ticketHash.js";
@@ -44,7 +43,7 @@ export function recipientRandMessage(i: RecipientRandInput): Uint8Array {
  * @example recipientRand(secret, input) // 0xe2e3a4...n
  */
 export function recipientRand(secret: Uint8Array, input: RecipientRandInput): bigint {
-  return bytesToBigInt(hmac(sha256, secret, recipientRandMessage(input)));
+  return bytesToBigInt(hmacSha256(secret, recipientRandMessage(input)));
 }
 
 /**

@@ -1,5 +1,4 @@
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha256 } from "@noble/hashes/sha2.js";
+import { hmacSha256 } from "../crypto/hmacSha256.js";
 import { bytesToHex, concatBytes, equalBytes, hexToBytes, utf8, type Hex } from "../bytes/hex.js";
 import { minBytes } from "../bytes/integers.js";
 import { WireError } from "./errors.js";
@@ -16,7 +15,7 @@ function secretBytes(secret: Uint8Array | Hex): Uint8Array {
  * @example authTokenHmac(secret, "a1b2c3", 1_700_000_000n) // "0x..." (32 bytes)
  */
 export function authTokenHmac(secret: Uint8Array | Hex, sessionId: string, expiration: bigint): Hex {
-  return bytesToHex(hmac(sha256, secretBytes(secret), concatBytes(utf8(sessionId), minBytes(expiration))));
+  return bytesToHex(hmacSha256(secretBytes(secret), concatBytes(utf8(sessionId), minBytes(expiration))));
 }
 
 /**

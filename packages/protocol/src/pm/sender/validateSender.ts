@@ -16,8 +16,9 @@ export function validateSender(
   senderInfo: SenderInfo | Error,
   lastInitializedRound: bigint,
 ): ReceiveTicketError | undefined {
-  const address = checksumAddress(sender);
+  // The EIP-55 form costs a keccak: only build it for an error message.
   if (senderInfo instanceof Error) {
+    const address = checksumAddress(sender);
     return new ReceiveTicketError(
       "SENDER_INFO_UNAVAILABLE",
       `could not get sender info for ${address}: ${senderInfo.message}`,
@@ -26,6 +27,7 @@ export function validateSender(
     );
   }
   if (isUnlockingSoon(senderInfo.withdrawRound, lastInitializedRound)) {
+    const address = checksumAddress(sender);
     return new ReceiveTicketError(
       "SENDER_UNLOCKING",
       `deposit and reserve for sender ${address} is set to unlock soon`,
