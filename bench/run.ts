@@ -1,5 +1,5 @@
 // `npm run bench`: every benchmark of the project, each figure beside a baseline measured in the same run.
-import { nativeSecp256k1Available } from "@livepay/protocol";
+import { keccakReady, nativeSecp256k1Available } from "@livepay/protocol";
 import { fmtRate, printTable } from "./stats.js";
 import { benchTickets } from "./tickets.js";
 import { benchWire } from "./wire.js";
@@ -10,6 +10,8 @@ console.log(
   `livepay benchmarks — node ${process.version}, one core (single-threaded), native secp256k1: ${nativeSecp256k1Available()}`,
 );
 
+// The benchmarks are synchronous loops: let the WebAssembly Keccak finish instantiating first.
+await keccakReady();
 const native = benchTickets("native");
 const js = benchTickets("js", 500);
 printTable(

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { bytesToHex, hexToBytes, utf8 } from "../bytes/hex.js";
 import { checksumAddress } from "../bytes/address.js";
 import { hmacSha256, hmacSha256Js } from "./hmacSha256.js";
-import { keccak256 } from "./keccak256.js";
+import { keccak256, keccak256Js, keccakReady } from "./keccak256.js";
 import { personalHash } from "./personalHash.js";
 import { recoverHashedMessageSigner, signHashedMessage } from "./personalSign.js";
 import {
@@ -110,5 +110,14 @@ it("HMAC-SHA256: Node's OpenSSL path equals the pure-JS path (RFC 4231 case 2 an
         expect(bytesToHex(hmacSha256(k, m))).toBe(bytesToHex(hmacSha256Js(k, m)));
       },
     ),
+  );
+});
+
+it("keccak256: the WebAssembly path equals the pure-JS path", async () => {
+  await keccakReady();
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 600 }), (m) => {
+      expect(bytesToHex(keccak256(m))).toBe(bytesToHex(keccak256Js(m)));
+    }),
   );
 });
