@@ -4,3 +4,4 @@ export * from "./config/amount.js";
 export * from "./config/chainOptions.js";
 export * from "./store/index.js";
 export * from "./orchestrator/index.js";
+export * from "./gateway/index.js";

@@ -7,6 +7,7 @@ import { unlockCommand } from "./unlock.js";
 import { withdrawCommand } from "./withdraw.js";
 import { statusCommand } from "./status.js";
 import { orchestratorCommand } from "./orchestrator.js";
+import { gatewayCommand } from "./gateway.js";
 
 /** Every `livepay <group>` command, in the order `livepay --help` lists them. */
 export const commandGroups: readonly CommandGroup[] = [
@@ -18,4 +19,5 @@ export const commandGroups: readonly CommandGroup[] = [
   withdrawCommand,
   statusCommand,
   orchestratorCommand,
+  gatewayCommand,
 ];
