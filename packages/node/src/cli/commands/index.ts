@@ -8,6 +8,7 @@ import { withdrawCommand } from "./withdraw.js";
 import { statusCommand } from "./status.js";
 import { orchestratorCommand } from "./orchestrator.js";
 import { gatewayCommand } from "./gateway.js";
+import { startCommand } from "./start.js";
 
 /** Every `livepay <group>` command, in the order `livepay --help` lists them. */
 export const commandGroups: readonly CommandGroup[] = [
@@ -20,4 +21,5 @@ export const commandGroups: readonly CommandGroup[] = [
   statusCommand,
   orchestratorCommand,
   gatewayCommand,
+  startCommand,
 ];
