@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     // Tests run against the TypeScript sources; one test imports the built package to prove it loads without a loader.
     alias: {
+      "@livepay/protocol/client": src("./packages/protocol/src/client/index.ts"),
       "@livepay/protocol": src("./packages/protocol/src/index.ts"),
       "@livepay/contracts": src("./packages/contracts/src/index.ts"),
     },

@@ -11,4 +11,5 @@ export * from "./crypto/personalSign.js";
 export * from "./crypto/secp256k1.js";
 export * from "./pm/index.js";
 export * from "./wire/index.js";
+export * from "./persistent/index.js";
 export * from "./crypto/hmacSha256.js";
