@@ -3,5 +3,6 @@ export * from "./chain/index.js";
 export * from "./config/amount.js";
 export * from "./config/chainOptions.js";
 export * from "./store/index.js";
+export * from "./net/index.js";
 export * from "./orchestrator/index.js";
 export * from "./gateway/index.js";

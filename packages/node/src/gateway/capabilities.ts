@@ -1,41 +1,17 @@
-import type { Capabilities, OrchestratorInfo } from "@livepay/protocol";
+// The gateway's view of capability ids: the protocol defaults with operator overrides, and what an
+// orchestrator offers. Ids, routes and job Capabilities themselves are in ../net/capabilities.ts.
+import type { OrchestratorInfo } from "@livepay/protocol";
+import { CAPABILITY_IDS } from "../net/capabilities.js";
 import type { Pipeline } from "../runners/types.js";
 
-/**
- * Livepeer capability ids of the AI pipelines (spec §4.1, go-livepeer `core/capabilities.go`).
- * Embeddings have no Livepeer capability: livepay uses 38 (the first id after BYOC, 37) until
- * Livepeer assigns one; `capabilityIds` in the gateway config overrides it.
- */
-export const DEFAULT_CAPABILITY_IDS: Readonly<Record<Pipeline, number>> = {
-  "text-to-image": 27,
-  "image-to-image": 28,
-  "audio-to-text": 31,
-  llm: 33,
-  "text-to-speech": 36,
-  embeddings: 38,
-};
-
-/** The orchestrator HTTP route of each pipeline (go-livepeer's AI routes; `/embeddings` is livepay's). */
-export const PIPELINE_ROUTES: Readonly<Record<Pipeline, string>> = {
-  "text-to-image": "/text-to-image",
-  "image-to-image": "/image-to-image",
-  "audio-to-text": "/audio-to-text",
-  llm: "/llm",
-  "text-to-speech": "/text-to-speech",
-  embeddings: "/embeddings",
-};
-
-/** Maps capability ids to pipelines and back, with operator overrides. */
+/** Maps capability ids to pipelines and back: `CAPABILITY_IDS` with operator overrides (`capabilityIds`). */
 export class CapabilityMap {
   readonly #byPipeline: Map<Pipeline, number>;
   readonly #byId: Map<number, Pipeline>;
 
   constructor(overrides: Partial<Record<Pipeline, number>> = {}) {
     this.#byPipeline = new Map(
-      (Object.keys(DEFAULT_CAPABILITY_IDS) as Pipeline[]).map((p) => [
-        p,
-        overrides[p] ?? DEFAULT_CAPABILITY_IDS[p],
-      ]),
+      (Object.keys(CAPABILITY_IDS) as Pipeline[]).map((p) => [p, overrides[p] ?? CAPABILITY_IDS[p]]),
     );
     this.#byId = new Map([...this.#byPipeline].map(([p, id]) => [id, p]));
   }
@@ -49,44 +25,6 @@ export class CapabilityMap {
   pipeline(id: number): Pipeline | undefined {
     return this.#byId.get(id);
   }
-}
-
-/**
- * The orchestrator-side manifest id of an AI job, `"<capability>_<modelId>"` (spec §2.7), which the
- * gateway also puts in its segment credentials.
- * @example manifestId(27, "ByteDance/SDXL-Lightning") // "27_ByteDance/SDXL-Lightning"
- */
-export function manifestId(capability: number, model: string): string {
-  return `${capability}_${model}`;
-}
-
-/**
- * The `Capabilities` a gateway sends in GetOrchestrator (and SegData) for one AI job: the capability
- * bit, capacity 1, and the model as the only constraint, so the orchestrator prices exactly that
- * (capability, model) (go-livepeer `PriceInfoForCaps`, spec §6.1).
- * @example jobCapabilities(33, "meta-llama/Llama-3.1-8B-Instruct")
- */
-export function jobCapabilities(capability: number, model: string): Capabilities {
-  const word = Math.floor(capability / 64);
-  const bitstring: bigint[] = Array.from({ length: word + 1 }, () => 0n);
-  bitstring[word] = 1n << BigInt(capability % 64);
-  return {
-    bitstring,
-    mandatories: [],
-    capacities: new Map([[capability, 1]]),
-    version: "",
-    constraints: {
-      minVersion: "",
-      perCapability: new Map([
-        [
-          capability,
-          {
-            models: new Map([[model, { warm: false, capacity: 1, runnerVersion: "", capacityInUse: 0 }]]),
-          },
-        ],
-      ]),
-    },
-  };
 }
 
 /**

@@ -5,7 +5,7 @@ import { parseSse } from "../runners/sse.js";
 import type { ApiKey } from "../store/apiKeys.js";
 import { isStoreError } from "../store/errors.js";
 import type { Store } from "../store/openStore.js";
-import { PIPELINE_ROUTES } from "./capabilities.js";
+import { PIPELINE_ROUTES } from "../net/capabilities.js";
 import type { GatewayChainView } from "./chainView.js";
 import type { GatewayConfig } from "./config.js";
 import { GatewayError } from "./errors.js";

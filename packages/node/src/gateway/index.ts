@@ -3,7 +3,6 @@
 export * from "./errors.js";
 export * from "./capabilities.js";
 export * from "./config.js";
-export * from "./orchestratorRpc.js";
 export * from "./upstream.js";
 export * from "./discovery.js";
 export * from "./metrics.js";

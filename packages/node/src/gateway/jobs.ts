@@ -98,15 +98,51 @@ async function formFingerprint(route: string, form: FormData): Promise<string> {
   return fingerprint(route, parts.sort());
 }
 
+/** A runners/ parser's BAD_REQUEST as the gateway's 400; any other error as it is. */
+function asInvalidRequest(e: unknown): unknown {
+  return e instanceof RunnerError
+    ? invalidRequest(e.message, e.details as Record<string, unknown> | undefined)
+    : e;
+}
+
 /** Runs a runners/ parser, turning its BAD_REQUEST into the gateway's 400. */
 function parsed<T>(f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof RunnerError)
-      throw invalidRequest(e.message, e.details as Record<string, unknown> | undefined);
-    throw e;
+    throw asInvalidRequest(e);
   }
+}
+
+/** `parsed` for the async (multipart) parsers. */
+async function parsedAsync<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw asInvalidRequest(e);
+  }
+}
+
+/** The fields of a job that is answered in one piece (only LLM jobs stream). */
+const UNARY = { stream: false, includeUsage: false } as const;
+
+/** A Livepeer-route answer: the orchestrator's JSON passes through unchanged, billed `units`. */
+function passThrough(body: Buffer, units: bigint): ClientResult {
+  return { units, contentType: "application/json", body };
+}
+
+/** Units of delivered images: width × height × count (never above max). */
+function pixelUnits(req: { width: number; height: number }, count: number, max: bigint): bigint {
+  return clamp(BigInt(req.width) * BigInt(req.height) * BigInt(count), max);
+}
+
+/** The string fields of a form except `skip` (re-sent as they are; files are re-attached explicitly). */
+function stringFields(form: FormData, ...skip: string[]): [string, string | BinaryInput][] {
+  const fields: [string, string | BinaryInput][] = [];
+  form.forEach((v, k) => {
+    if (typeof v === "string" && !skip.includes(k)) fields.push([k, v]);
+  });
+  return fields;
 }
 
 function asObject(body: unknown): Obj {
@@ -234,8 +270,7 @@ function imagesJob(route: string, body: unknown): Job {
     pipeline: "text-to-image",
     model,
     units,
-    stream: false,
-    includeUsage: false,
+    ...UNARY,
     api: "openai",
     fingerprint: fingerprint(route, o),
     upstream: async (mdl) => json({ ...req, model_id: mdl }),
@@ -247,10 +282,9 @@ function imagesJob(route: string, body: unknown): Job {
           b64_json: img.url.startsWith("data:") ? parseDataUri(img.url).data.toString("base64") : img.url,
         };
       });
-      const delivered = BigInt(req.width) * BigInt(req.height) * BigInt(imgs.length);
       const result = { created: Math.floor(Date.now() / 1000), data };
       return {
-        units: clamp(delivered, units.maximum),
+        units: pixelUnits(req, imgs.length, units.maximum),
         contentType: "application/json",
         body: Buffer.from(JSON.stringify(result)),
       };
@@ -266,8 +300,7 @@ function textToImageJob(route: string, body: unknown): Job {
     pipeline: "text-to-image",
     model: req.model_id,
     units,
-    stream: false,
-    includeUsage: false,
+    ...UNARY,
     api: "livepeer",
     fingerprint: fingerprint(route, o),
     // Width, height and count are sent explicitly so that the orchestrator bills what we estimated.
@@ -279,14 +312,7 @@ function textToImageJob(route: string, body: unknown): Job {
         height: req.height,
         num_images_per_prompt: req.num_images_per_prompt,
       }),
-    finish: (b) => {
-      const n = images(parseJson(b)).length;
-      return {
-        units: clamp(BigInt(req.width) * BigInt(req.height) * BigInt(n), units.maximum),
-        contentType: "application/json",
-        body: b,
-      };
-    },
+    finish: (b) => passThrough(b, pixelUnits(req, images(parseJson(b)).length, units.maximum)),
   };
 }
 
@@ -294,16 +320,12 @@ async function imageToImageJob(route: string, form: FormData): Promise<Job> {
   const req = await parsedAsync(() => parseImageToImageForm(form));
   const units = parsed(() => imageToImageBounds(req));
   const perImage = req.num_images_per_prompt > 0 ? units.maximum / BigInt(req.num_images_per_prompt) : 0n;
-  const fields: [string, string | BinaryInput][] = [];
-  form.forEach((v, k) => {
-    if (typeof v === "string" && k !== "model_id" && k !== "num_images_per_prompt") fields.push([k, v]);
-  });
+  const fields = stringFields(form, "model_id", "num_images_per_prompt");
   return {
     pipeline: "image-to-image",
     model: req.model_id,
     units,
-    stream: false,
-    includeUsage: false,
+    ...UNARY,
     api: "livepeer",
     fingerprint: await formFingerprint(route, form),
     upstream: (model) =>
@@ -313,21 +335,8 @@ async function imageToImageJob(route: string, form: FormData): Promise<Job> {
         ["num_images_per_prompt", String(req.num_images_per_prompt)],
         ["image", req.image],
       ]),
-    finish: (b) => {
-      const n = images(parseJson(b)).length;
-      return { units: clamp(perImage * BigInt(n), units.maximum), contentType: "application/json", body: b };
-    },
+    finish: (b) => passThrough(b, clamp(perImage * BigInt(images(parseJson(b)).length), units.maximum)),
   };
-}
-
-async function parsedAsync<T>(f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (e) {
-    if (e instanceof RunnerError)
-      throw invalidRequest(e.message, e.details as Record<string, unknown> | undefined);
-    throw e;
-  }
 }
 
 function textOf(o: Obj): { text: string; chunks: { timestamp: [number, number]; text: string }[] } {
@@ -357,8 +366,7 @@ async function transcriptionJob(route: string, form: FormData): Promise<Job> {
     pipeline: "audio-to-text",
     model: model === null || model === "" ? undefined : model,
     units,
-    stream: false,
-    includeUsage: false,
+    ...UNARY,
     api: "openai",
     fingerprint: await formFingerprint(route, form),
     upstream: (mdl) =>
@@ -401,22 +409,18 @@ async function transcriptionJob(route: string, form: FormData): Promise<Job> {
 async function audioToTextJob(route: string, form: FormData): Promise<Job> {
   const req = await parsedAsync(() => parseAudioToTextForm(form));
   const units = parsed(() => audioBounds(req));
-  const fields: [string, string | BinaryInput][] = [];
-  form.forEach((v, k) => {
-    if (typeof v === "string" && k !== "model_id") fields.push([k, v]);
-  });
+  const fields = stringFields(form, "model_id");
   return {
     pipeline: "audio-to-text",
     model: req.model_id,
     units,
-    stream: false,
-    includeUsage: false,
+    ...UNARY,
     api: "livepeer",
     fingerprint: await formFingerprint(route, form),
     upstream: (model) => encodeForm([...fields, ["model_id", model], ["audio", req.audio]]),
     finish: (b) => {
       textOf(parseJson(b));
-      return { units: units.maximum, contentType: "application/json", body: b };
+      return passThrough(b, units.maximum);
     },
   };
 }
@@ -445,8 +449,7 @@ function speechJob(route: string, body: unknown): Job {
     pipeline: "text-to-speech",
     model: optModel(o, "model"),
     units,
-    stream: false,
-    includeUsage: false,
+    ...UNARY,
     api: "openai",
     fingerprint: fingerprint(route, o),
     upstream: async (model) => json({ ...req, model_id: model }),
@@ -465,14 +468,13 @@ function textToSpeechJob(route: string, body: unknown): Job {
     pipeline: "text-to-speech",
     model: req.model_id,
     units,
-    stream: false,
-    includeUsage: false,
+    ...UNARY,
     api: "livepeer",
     fingerprint: fingerprint(route, o),
     upstream: async (model) => json({ ...o, model_id: model }),
     finish: (b) => {
       audioUrl(parseJson(b));
-      return { units: units.maximum, contentType: "application/json", body: b };
+      return passThrough(b, units.maximum);
     },
   };
 }
@@ -485,8 +487,7 @@ function embeddingsJob(route: string, body: unknown): Job {
     pipeline: "embeddings",
     model: req.model,
     units,
-    stream: false,
-    includeUsage: false,
+    ...UNARY,
     api: "openai",
     fingerprint: fingerprint(route, o),
     upstream: async (model) => json({ ...o, model }),

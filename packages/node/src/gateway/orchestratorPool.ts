@@ -4,7 +4,7 @@ import type { Pipeline } from "../runners/types.js";
 import { offeredModels, type CapabilityMap } from "./capabilities.js";
 import type { DiscoveredOrchestrator } from "./discovery.js";
 import type { GatewayMetrics } from "./metrics.js";
-import type { OrchestratorRpc } from "./orchestratorRpc.js";
+import type { OrchestratorRpc } from "../net/orchestratorRpc.js";
 
 /** What the gateway knows about one orchestrator. */
 export interface OrchestratorState {

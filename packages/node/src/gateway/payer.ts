@@ -21,13 +21,11 @@ import {
 } from "@livepay/protocol";
 import type { GatewayBalances } from "../store/gatewayBalances.js";
 import type { GatewayChainView } from "./chainView.js";
-import { jobCapabilities } from "./capabilities.js";
+import { jobCapabilities } from "../net/capabilities.js";
+import { AI_WORKER_AUTHORIZATION } from "../net/headers.js";
 import type { GatewayMetrics } from "./metrics.js";
 import type { NonceAllocator } from "./nonceAllocator.js";
 import type { PricedSession } from "./sessions.js";
-
-/** The `Authorization` value go-livepeer gateways send on AI routes. */
-export const AI_WORKER_AUTHORIZATION = "Livepeer-AI-Worker-1.0";
 
 /** A payment staged for one attempt: the headers to send and what to complete afterwards. */
 export interface PreparedPayment {

@@ -2,7 +2,7 @@ import { Rational, type OrchestratorInfo } from "@livepay/protocol";
 import { describe, expect, it } from "vitest";
 import { CapabilityMap } from "./capabilities.js";
 import { GatewayMetrics } from "./metrics.js";
-import { OrchestratorRpc, grpcTarget } from "./orchestratorRpc.js";
+import { OrchestratorRpc, grpcTarget } from "../net/orchestratorRpc.js";
 import { SessionCache, type PricedSession } from "./sessions.js";
 
 const KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";

@@ -9,9 +9,10 @@ import {
   type WireTicketParams,
 } from "@livepay/protocol";
 import type { Pipeline } from "../runners/types.js";
-import { jobCapabilities, manifestId, type CapabilityMap } from "./capabilities.js";
+import { jobCapabilities, manifestIdFor } from "../net/capabilities.js";
+import type { CapabilityMap } from "./capabilities.js";
 import type { GatewayMetrics } from "./metrics.js";
-import type { OrchestratorRpc } from "./orchestratorRpc.js";
+import type { OrchestratorRpc } from "../net/orchestratorRpc.js";
 
 /**
  * One orchestrator's ticket params and price for one (capability, model): what the gateway pays
@@ -182,7 +183,7 @@ export class SessionCache {
       pipeline,
       capability,
       model,
-      manifestId: manifestId(capability, model),
+      manifestId: manifestIdFor(capability, model),
       info,
       params,
       price,

@@ -19,7 +19,7 @@ import { JobExecutor } from "./executor.js";
 import { GatewayMetrics } from "./metrics.js";
 import { NonceAllocator } from "./nonceAllocator.js";
 import { OrchestratorPool } from "./orchestratorPool.js";
-import { OrchestratorRpc } from "./orchestratorRpc.js";
+import { OrchestratorRpc } from "../net/orchestratorRpc.js";
 import { Payer } from "./payer.js";
 import { buildGatewayApp } from "./server.js";
 import { SessionCache } from "./sessions.js";

@@ -1,44 +1,14 @@
-// Livepeer capability ids of the AI pipelines, the orchestrator's advertised Capabilities, and
-// what a GetOrchestrator request asks for.
+// The orchestrator's advertised Capabilities and what a GetOrchestrator request asks for. Capability
+// ids, routes and job Capabilities are shared with the gateway in ../net/capabilities.ts.
 import type { Capabilities, CapabilityConstraints, ModelConstraint } from "@livepay/protocol";
+import { CAPABILITY_IDS, capabilityBitstring } from "../net/capabilities.js";
 import type { Pipeline } from "../runners/types.js";
-
-/**
- * Capability ids (spec §4.1, go-livepeer `core/capabilities.go`). Embeddings have no Livepeer id:
- * livepay uses 38, the first id after BYOC (37), as livepay's gateway does.
- */
-export const CAPABILITY_IDS: Readonly<Record<Pipeline, number>> = {
-  "text-to-image": 27,
-  "image-to-image": 28,
-  "audio-to-text": 31,
-  llm: 33,
-  "text-to-speech": 36,
-  embeddings: 38,
-};
-
-/** The HTTP route of each pipeline (go-livepeer's AI routes; `/embeddings` is livepay's). */
-export const PIPELINE_ROUTES: Readonly<Record<Pipeline, string>> = {
-  "text-to-image": "/text-to-image",
-  "image-to-image": "/image-to-image",
-  "audio-to-text": "/audio-to-text",
-  llm: "/llm",
-  "text-to-speech": "/text-to-speech",
-  embeddings: "/embeddings",
-};
 
 /**
  * go-livepeer's capability version: gateways with `-orchMinLivepeerVersion` compare it to theirs.
  * livepay speaks the 0.9.x wire protocol.
  */
 export const DEFAULT_CAPABILITIES_VERSION = "0.9.1";
-
-/**
- * The orchestrator-side manifest id (balance key) of an AI job: `"<capability>_<modelId>"` (spec §2.7).
- * @example manifestIdFor("text-to-image", "ByteDance/SDXL-Lightning") // "27_ByteDance/SDXL-Lightning"
- */
-export function manifestIdFor(pipeline: Pipeline, modelId: string): string {
-  return `${CAPABILITY_IDS[pipeline]}_${modelId}`;
-}
 
 /**
  * The pipeline of a capability id, or undefined.
@@ -56,13 +26,6 @@ export interface ServedModel {
   warm: boolean;
   capacity: number;
   inFlight: number;
-}
-
-function bitstringOf(ids: readonly number[]): bigint[] {
-  const words = ids.length === 0 ? 0 : Math.floor(Math.max(...ids) / 64) + 1;
-  const out: bigint[] = Array.from({ length: words }, () => 0n);
-  for (const id of ids) out[Math.floor(id / 64)]! |= 1n << BigInt(id % 64);
-  return out;
 }
 
 /**
@@ -90,7 +53,7 @@ export function orchestratorCapabilities(
   }
   const ids = [...capacities.keys()].sort((a, b) => a - b);
   return {
-    bitstring: bitstringOf(ids),
+    bitstring: capabilityBitstring(ids),
     mandatories: [],
     capacities: new Map(ids.map((id) => [id, capacities.get(id)!])),
     version,
@@ -113,28 +76,4 @@ export function requestedModels(caps: Capabilities | undefined): { capability: n
     for (const modelId of models.keys()) out.push({ capability, modelId });
   }
   return out;
-}
-
-/**
- * The `Capabilities` a gateway sends for one AI job: the capability bit, capacity 1, the model as
- * the only constraint (so the orchestrator prices exactly that model).
- * @example jobCapabilities("llm", "meta-llama/Llama-3.1-8B-Instruct")
- */
-export function jobCapabilities(pipeline: Pipeline, modelId: string): Capabilities {
-  const id = CAPABILITY_IDS[pipeline];
-  return {
-    bitstring: bitstringOf([id]),
-    mandatories: [],
-    capacities: new Map([[id, 1]]),
-    version: "",
-    constraints: {
-      minVersion: "",
-      perCapability: new Map([
-        [
-          id,
-          { models: new Map([[modelId, { warm: false, capacity: 1, runnerVersion: "", capacityInUse: 0 }]]) },
-        ],
-      ]),
-    },
-  };
 }

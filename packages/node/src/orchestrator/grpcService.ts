@@ -1,5 +1,5 @@
 // The gRPC service definition of go-livepeer's `net.Orchestrator`, with livepay's wire codecs as
-// (de)serializers (no proto-loader). Shared by the server and `orchestratorClient.ts`.
+// (de)serializers (no proto-loader), for the server (the client is ../net/orchestratorRpc.ts).
 import type { ServiceDefinition } from "@grpc/grpc-js";
 import {
   decodeOrchestratorInfo,
@@ -8,9 +8,7 @@ import {
   type OrchestratorInfo,
   type OrchestratorRequest,
 } from "@livepay/protocol";
-
-/** Full method path of GetOrchestrator. */
-export const GET_ORCHESTRATOR_PATH = "/net.Orchestrator/GetOrchestrator";
+import { GET_ORCHESTRATOR_PATH } from "../net/orchestratorRpc.js";
 
 /**
  * `net.Orchestrator` with GetOrchestrator only. The server side deserializes to raw bytes so that a

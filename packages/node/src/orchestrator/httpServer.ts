@@ -15,16 +15,14 @@ import { RunnerError } from "../runners/errors.js";
 import type { LlmRunner, Runner } from "../runners/runner.js";
 import { formatSse } from "../runners/sse.js";
 import type { LlmRequest, Pipeline } from "../runners/types.js";
-import { PIPELINE_ROUTES, manifestIdFor } from "./capabilities.js";
+import { PIPELINE_ROUTES, manifestIdFor } from "../net/capabilities.js";
+import { AI_WORKER_AUTHORIZATION } from "../net/headers.js";
 import { OrchestratorError } from "./errors.js";
 import { MULTIPART_PIPELINES, parseJob, pickRunner, requestedModelId, runJob, type JobBody } from "./jobs.js";
 import type { Hold, Ledger } from "./ledger.js";
 import type { OrchestratorMetrics } from "./metrics.js";
 import type { PaymentReceiver } from "./paymentReceiver.js";
 import type { PriceBook } from "./pricing.js";
-
-/** What go-livepeer gateways send as `Authorization` on AI requests (`protoVerAIWorker`). */
-export const AI_WORKER_AUTHORIZATION = "Livepeer-AI-Worker-1.0";
 
 /** Response headers with what a job was charged (non-streamed responses; streams end with an SSE comment). */
 export const UNITS_HEADER = "Livepay-Units";

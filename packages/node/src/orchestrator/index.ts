@@ -8,7 +8,6 @@ export * from "./chainState.js";
 export * from "./orchestratorInfo.js";
 export * from "./grpcService.js";
 export * from "./grpcServer.js";
-export * from "./orchestratorClient.js";
 export * from "./metrics.js";
 export * from "./paymentReceiver.js";
 export * from "./ledger.js";

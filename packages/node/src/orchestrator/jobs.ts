@@ -63,7 +63,7 @@ export function pickRunner(
 }
 
 /** A parsed job and its unit bounds. */
-export interface Job {
+export interface ParsedJob {
   request: unknown;
   bounds: UnitBounds;
   /** LLM only: the client asked for an SSE stream. */
@@ -75,7 +75,7 @@ export interface Job {
  * RunnerError BAD_REQUEST on bad input).
  * @example const { request, bounds } = await parseJob(runner, body)
  */
-export async function parseJob(runner: Runner, body: JobBody): Promise<Job> {
+export async function parseJob(runner: Runner, body: JobBody): Promise<ParsedJob> {
   const json = (): unknown => {
     if (body.kind !== "json") throw new RunnerError("BAD_REQUEST", "expected a JSON body");
     return body.value;

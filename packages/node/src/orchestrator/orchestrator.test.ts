@@ -21,10 +21,10 @@ import { connectChain } from "../chain/connect.js";
 import { startDevnet, type Devnet } from "../chain/devnet.js";
 import type { DevnetAccount } from "../chain/manifest.js";
 import type { LivepeerChain } from "../chain/livepeerChain.js";
-import { jobCapabilities, manifestIdFor } from "./capabilities.js";
+import { jobCapabilities, manifestIdFor } from "../net/capabilities.js";
 import type { OrchestratorConfigInput } from "./config.js";
 import { FEE_HEADER, UNITS_HEADER } from "./httpServer.js";
-import { getOrchestratorInfo } from "./orchestratorClient.js";
+import { OrchestratorRpc } from "../net/orchestratorRpc.js";
 import { startOrchestrator, type OrchestratorHandle } from "./startOrchestrator.js";
 import { PayingClient } from "./testing/payingClient.js";
 import { encodePngRgb } from "../runners/png.js";
@@ -171,10 +171,12 @@ describe("GetOrchestrator (gRPC)", () => {
 
   it("refuses a request whose signature is not the sender's", async () => {
     const other = account("gateway-2");
-    const err = await getOrchestratorInfo(orch.grpcUrl, {
-      sender: account("gateway-1").address,
-      senderKey: other.privateKey!,
-    }).catch((e: unknown) => e as { code: number; details: string });
+    // Signed with another key than the sender's; the gRPC status is the client error's cause.
+    const rpc = new OrchestratorRpc({ sender: account("gateway-1").address, privateKey: other.privateKey! });
+    const err = await rpc
+      .getOrchestrator(orch.grpcUrl)
+      .catch((e: unknown) => (e as Error).cause as { code: number; details: string })
+      .finally(() => rpc.close());
     expect(err).toMatchObject({
       code: status.PERMISSION_DENIED,
       details: "invalid orchestrator request signature",

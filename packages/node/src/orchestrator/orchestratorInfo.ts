@@ -15,12 +15,8 @@ import {
 import type { Address } from "viem";
 import type { LivepeerChain } from "../chain/livepeerChain.js";
 import type { WinningTicketQueue } from "../store/winningTickets.js";
-import {
-  CAPABILITY_IDS,
-  orchestratorCapabilities,
-  requestedModels,
-  type ServedModel,
-} from "./capabilities.js";
+import { CAPABILITY_IDS } from "../net/capabilities.js";
+import { orchestratorCapabilities, requestedModels, type ServedModel } from "./capabilities.js";
 import type { ChainState } from "./chainState.js";
 import { OrchestratorError } from "./errors.js";
 import { toPriceInfo, type PriceBook } from "./pricing.js";

@@ -1,7 +1,8 @@
 import { Rational, type Capabilities } from "@livepay/protocol";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { jobCapabilities, orchestratorCapabilities, requestedModels } from "./capabilities.js";
+import { jobCapabilities } from "../net/capabilities.js";
+import { orchestratorCapabilities, requestedModels } from "./capabilities.js";
 import { OrchestratorError } from "./errors.js";
 import { PriceBook, modelPrice, toPriceInfo } from "./pricing.js";
 

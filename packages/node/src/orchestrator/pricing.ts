@@ -2,7 +2,8 @@
 import { Rational, type Capabilities, type PriceInfo } from "@livepay/protocol";
 import type { RunnerConfig } from "../runners/config.js";
 import type { Pipeline } from "../runners/types.js";
-import { CAPABILITY_IDS, pipelineOf, requestedModels } from "./capabilities.js";
+import { CAPABILITY_IDS } from "../net/capabilities.js";
+import { pipelineOf, requestedModels } from "./capabilities.js";
 import { OrchestratorError } from "./errors.js";
 
 const WEI_PER_ETH = 10n ** 18n;

@@ -1,5 +1,6 @@
 // What the chain commands (deposit, reserve, unlock, withdraw, status) share: connection options,
-// error reporting and exit codes.
+// argument parsing, error reporting, result printing and exit codes.
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { LivepayError } from "@livepay/protocol";
 import { connectChainClients } from "../../chain/connect.js";
 import { ChainError } from "../../chain/errors.js";
@@ -13,7 +14,15 @@ import {
   resolveChainSettings,
   type ResolvedChainSettings,
 } from "../../config/chainOptions.js";
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseArgsError, type CliIo } from "../command.js";
+import {
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_USAGE,
+  parseArgsError,
+  toJson,
+  type CliIo,
+  type CommandGroup,
+} from "../command.js";
 
 /** parseArgs options every chain command takes. */
 export const CHAIN_OPTIONS = {
@@ -140,6 +149,65 @@ export async function runCommand(io: CliIo, usage: string, body: () => Promise<n
     }
     throw e;
   }
+}
+
+type OptionsConfig = NonNullable<ParseArgsConfig["options"]>;
+
+/** What parseArgs returns for a chain command with extra options `O`. */
+export type ChainArgs<O extends OptionsConfig> = ReturnType<
+  typeof parseArgs<{
+    args: string[];
+    options: typeof CHAIN_OPTIONS & O;
+    allowPositionals: true;
+    strict: true;
+  }>
+>;
+
+/**
+ * A chain command: parses `CHAIN_OPTIONS` plus `options` (parse errors are usage errors), prints
+ * `usage` on --help, refuses more than `maxPositionals` arguments, then runs `run` under
+ * `runCommand`'s exit-code mapping.
+ * @example export const withdrawCommand = chainCommand({ name: "withdraw", summary, usage: USAGE, maxPositionals: 0, run })
+ */
+export function chainCommand<O extends OptionsConfig = Record<never, never>>(spec: {
+  name: string;
+  summary: string;
+  usage: string;
+  options?: O;
+  maxPositionals: number;
+  run(args: ChainArgs<O>, io: CliIo): Promise<number>;
+}): CommandGroup {
+  return {
+    name: spec.name,
+    summary: spec.summary,
+    run: (argv: string[], io: CliIo) =>
+      runCommand(io, spec.usage, async () => {
+        const args = parseOrUsage(() =>
+          parseArgs({
+            args: argv,
+            options: { ...CHAIN_OPTIONS, ...spec.options },
+            allowPositionals: true,
+            strict: true,
+          }),
+        ) as ChainArgs<O>;
+        if ((args.values as { help?: boolean }).help) {
+          io.stdout(spec.usage);
+          return EXIT_OK;
+        }
+        const extra = args.positionals[spec.maxPositionals];
+        if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
+        return spec.run(args, io);
+      }),
+  };
+}
+
+/**
+ * Prints a command's result: `value` as JSON with --json, else `text`; exit 0.
+ * @example return printResult(io, values.json === true, { address, tx: txJson(tx) }, `done\n${describeTx(tx)}\n`)
+ */
+export function printResult(io: CliIo, json: boolean, value: unknown, text: string): number {
+  io.stdout(json ? `${toJson(value)}\n` : text);
+  return EXIT_OK;
 }
 
 /** "tx 0x… (block 12, gas 45,678)". @example describeTx(tx) */

@@ -1,16 +1,13 @@
-import { parseArgs } from "node:util";
 import { getAddress, isAddress, type Address } from "viem";
 import type { LivepeerChain } from "../../chain/livepeerChain.js";
 import { formatAmount } from "../../config/amount.js";
-import { toJson, type CliIo, type CommandGroup } from "../command.js";
+import type { CommandGroup } from "../command.js";
 import {
   CHAIN_OPTIONS_HELP,
-  EXIT_OK,
   UsageError,
+  chainCommand,
   connectFromFlags,
-  parseOrUsage,
-  CHAIN_OPTIONS,
-  runCommand,
+  printResult,
 } from "./chainCommon.js";
 
 const USAGE = `Usage: livepay status [address] [options]
@@ -108,29 +105,21 @@ export function formatStatus(s: SenderStatus): string {
 }
 
 /** `livepay status`. */
-export const statusCommand: CommandGroup = {
+export const statusCommand: CommandGroup = chainCommand({
   name: "status",
   summary: "Show a sender's deposit, reserve, unlock state and the current round",
-  run: (argv: string[], io: CliIo) =>
-    runCommand(io, USAGE, async () => {
-      const { values, positionals } = parseOrUsage(() =>
-        parseArgs({ args: argv, options: CHAIN_OPTIONS, allowPositionals: true, strict: true }),
-      );
-      if (values.help) {
-        io.stdout(USAGE);
-        return EXIT_OK;
-      }
-      if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
-      const given = positionals[0];
-      if (given !== undefined && !isAddress(given, { strict: false }))
-        throw new UsageError(`not an address: "${given}"`);
-      const { chain } = await connectFromFlags(values, {
-        wantKey: given === undefined,
-        missingKey: "give an address, or a key with --private-key / LIVEPAY_PRIVATE_KEY",
-      });
-      const address = given !== undefined ? getAddress(given) : chain.account!;
-      const status = await senderStatus(chain, address);
-      io.stdout(values.json ? `${toJson(status)}\n` : formatStatus(status));
-      return EXIT_OK;
-    }),
-};
+  usage: USAGE,
+  maxPositionals: 1,
+  async run({ values, positionals }, io) {
+    const given = positionals[0];
+    if (given !== undefined && !isAddress(given, { strict: false }))
+      throw new UsageError(`not an address: "${given}"`);
+    const { chain } = await connectFromFlags(values, {
+      wantKey: given === undefined,
+      missingKey: "give an address, or a key with --private-key / LIVEPAY_PRIVATE_KEY",
+    });
+    const address = given !== undefined ? getAddress(given) : chain.account!;
+    const status = await senderStatus(chain, address);
+    return printResult(io, values.json === true, status, formatStatus(status));
+  },
+});

@@ -1,4 +1,4 @@
-// A minimal paying client built only from @livepay/protocol and orchestratorClient.ts, as a gateway
+// A minimal paying client built only from @livepay/protocol and ../../net/, as a gateway
 // would pay: GetOrchestrator, stage tickets for a fee, sign segment credentials, send the headers.
 // Used by the orchestrator tests; no gateway logic (no balances across requests, no retries).
 import type { Rational } from "@livepay/protocol";
@@ -21,8 +21,8 @@ import {
   type TicketBatch,
 } from "@livepay/protocol";
 import type { LivepeerChain } from "../../chain/livepeerChain.js";
-import { AI_WORKER_AUTHORIZATION } from "../httpServer.js";
-import { OrchestratorClient } from "../orchestratorClient.js";
+import { AI_WORKER_AUTHORIZATION } from "../../net/headers.js";
+import { OrchestratorRpc } from "../../net/orchestratorRpc.js";
 
 /** One payment's headers and what went into them. */
 export interface PaidRequest {
@@ -36,7 +36,7 @@ export interface PaidRequest {
 export class PayingClient {
   readonly address: Hex;
   readonly sender: TicketSender;
-  private readonly grpc = new OrchestratorClient();
+  private readonly grpc: OrchestratorRpc;
 
   constructor(
     private readonly key: Hex,
@@ -44,15 +44,12 @@ export class PayingClient {
   ) {
     this.address = privateKeyToAddress(key);
     this.sender = new TicketSender({ privateKey: key });
+    this.grpc = new OrchestratorRpc({ sender: this.address, privateKey: key });
   }
 
   /** GetOrchestrator for `capabilities`, and a fresh PM session for its params. */
   async info(grpcUrl: string, capabilities?: Capabilities): Promise<OrchestratorInfo> {
-    const info = await this.grpc.getOrchestrator(grpcUrl, {
-      sender: this.address,
-      senderKey: this.key,
-      ...(capabilities ? { capabilities } : {}),
-    });
+    const info = await this.grpc.getOrchestrator(grpcUrl, capabilities);
     if (info.ticketParams) this.sender.startSession(info.ticketParams);
     return info;
   }

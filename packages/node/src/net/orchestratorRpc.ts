@@ -1,8 +1,9 @@
-// The gateway's gRPC client for net.Orchestrator/GetOrchestrator (spec §4.2), on grpc-js with the
-// protocol package's wire codecs (no proto-loader). NOTE for the lead: the orchestrator helper may add
-// packages/node/src/orchestrator/orchestratorClient.ts doing the same; fold the two when it lands.
+// The gRPC client of net.Orchestrator/GetOrchestrator (spec §4.2), on grpc-js with the protocol
+// package's wire codecs (no proto-loader). The gateway uses it to discover and price orchestrators;
+// the orchestrator's tests use it as a gateway would. The server stays in orchestrator/grpcServer.ts.
 import * as grpc from "@grpc/grpc-js";
 import {
+  LivepayError,
   decodeOrchestratorInfo,
   encodeOrchestratorRequest,
   signOrchestratorInfoRequest,
@@ -12,12 +13,18 @@ import {
   type OrchestratorRequest,
   type PrivateKey,
 } from "@livepay/protocol";
-import { LivepayError } from "@livepay/protocol";
 
 /** The full gRPC method path go-livepeer serves. */
 export const GET_ORCHESTRATOR_PATH = "/net.Orchestrator/GetOrchestrator";
 
-/** GetOrchestrator failed: unreachable, timed out, refused, or answered garbage. */
+/** go-livepeer's GetOrchestrator connect timeout (`GRPCConnectTimeout`, 3 s): the default deadline. */
+export const DEFAULT_GET_ORCHESTRATOR_TIMEOUT_MS = 3000;
+
+/**
+ * GetOrchestrator failed: unreachable, timed out, refused, or answered garbage. `code` is
+ * `RPC_TIMEOUT`, `RPC_FAILED` or `INVALID_URI`; `cause` is grpc-js's ServiceError (its `code` is
+ * the gRPC status, its `details` the orchestrator's message).
+ */
 export class OrchestratorRpcError extends LivepayError {}
 
 /**
@@ -43,7 +50,7 @@ export function grpcTarget(uri: string): { address: string; tls: boolean } {
  * self-signed certificates and are authenticated by their on-chain address instead.
  *
  * @example
- * const rpc = new OrchestratorRpc({ privateKey, timeoutMs: 2500 });
+ * const rpc = new OrchestratorRpc({ sender, privateKey, timeoutMs: 2500 });
  * const info = await rpc.getOrchestrator("https://127.0.0.1:8935", jobCapabilities(33, "llm-model"));
  */
 export class OrchestratorRpc {
@@ -52,11 +59,12 @@ export class OrchestratorRpc {
   readonly #timeoutMs: number;
   readonly #clients = new Map<string, grpc.Client>();
 
-  constructor(opts: { sender: Hex; privateKey: PrivateKey; timeoutMs: number }) {
+  /** `privateKey` signs the request for `sender` (a different key makes the orchestrator refuse it). */
+  constructor(opts: { sender: Hex; privateKey: PrivateKey; timeoutMs?: number }) {
     this.sender = opts.sender;
     // The info signature only covers the sender address: sign once.
     this.#sig = signOrchestratorInfoRequest(opts.sender, opts.privateKey);
-    this.#timeoutMs = opts.timeoutMs;
+    this.#timeoutMs = opts.timeoutMs ?? DEFAULT_GET_ORCHESTRATOR_TIMEOUT_MS;
   }
 
   /**
@@ -84,16 +92,13 @@ export class OrchestratorRpc {
         (err, value) => {
           if (err || value === undefined) {
             const code = err?.code === grpc.status.DEADLINE_EXCEEDED ? "RPC_TIMEOUT" : "RPC_FAILED";
-            reject(
-              new OrchestratorRpcError(
-                code,
-                `GetOrchestrator ${uri}: ${err?.details || err?.message || "no answer"}`,
-                {
-                  uri,
-                  grpcCode: err?.code,
-                },
-              ),
+            const e = new OrchestratorRpcError(
+              code,
+              `GetOrchestrator ${uri}: ${err?.details || err?.message || "no answer"}`,
+              { uri, grpcCode: err?.code },
             );
+            if (err) e.cause = err;
+            reject(e);
           } else resolve(value);
         },
       );
