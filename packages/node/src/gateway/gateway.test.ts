@@ -377,6 +377,7 @@ describe("tickets", () => {
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     expect(metrics).toMatch(/livepay_gateway_tickets_sent_total\{orchestrator="[^"]+"\} [1-9]/);
     expect(metrics).toMatch(/livepay_gateway_payment_work_seconds_count [1-9]/);
+    expect(metrics).toMatch(/livepay_gateway_payment_commit_seconds_count\{step="balance"\} [1-9]/);
   });
 
   it("refreshes ticket params once they expire", async () => {

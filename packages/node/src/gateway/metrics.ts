@@ -1,4 +1,24 @@
+import { channel } from "node:diagnostics_channel";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/**
+ * One timing of the gateway's payment path, as published on {@link GATEWAY_PAYMENT_CHANNEL}:
+ * `work` (staging, signing, header encoding: CPU), `nonces` (the durable nonce reservation, usually
+ * served from a block already reserved) and `balance` (persisting the balance change after the job).
+ */
+export interface GatewayPaymentSample {
+  step: "work" | "nonces" | "balance";
+  seconds: number;
+}
+
+/**
+ * `node:diagnostics_channel` name on which every gateway in the process publishes a
+ * {@link GatewayPaymentSample} per payment step: raw samples for benchmarks and profilers, where
+ * histogram buckets are too coarse. Costs nothing without subscribers.
+ * @example subscribe(GATEWAY_PAYMENT_CHANNEL, (s) => samples.push(s as GatewayPaymentSample))
+ */
+export const GATEWAY_PAYMENT_CHANNEL = "livepay:gateway:payment";
+const paymentChannel = channel(GATEWAY_PAYMENT_CHANNEL);
 
 /**
  * The gateway's Prometheus metrics, in a registry of its own (several gateways can share a process,
@@ -24,7 +44,14 @@ export class GatewayMetrics {
   readonly paymentSeconds = new Histogram({
     name: "livepay_gateway_payment_work_seconds",
     help: "CPU-side payment work per attempt: staging, signing tickets, building headers",
-    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
+    registers: [this.registry],
+  });
+  readonly paymentCommitSeconds = new Histogram({
+    name: "livepay_gateway_payment_commit_seconds",
+    help: "Durable store writes of the payment path: nonce reservation before signing, balance after the job",
+    labelNames: ["step"] as const,
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
     registers: [this.registry],
   });
   readonly ticketsSent = new Counter({
@@ -83,5 +110,16 @@ export class GatewayMetrics {
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true)
       collectDefaultMetrics({ register: this.registry, prefix: "livepay_gateway_" });
+  }
+
+  /**
+   * Records a payment-path timing in its histogram and publishes it on
+   * {@link GATEWAY_PAYMENT_CHANNEL} when someone listens.
+   * @example metrics.observePayment({ step: "work", seconds: 0.0002 })
+   */
+  observePayment(s: GatewayPaymentSample): void {
+    if (s.step === "work") this.paymentSeconds.observe(s.seconds);
+    else this.paymentCommitSeconds.observe({ step: s.step }, s.seconds);
+    if (paymentChannel.hasSubscribers) paymentChannel.publish(s);
   }
 }

@@ -129,8 +129,10 @@ export class Payer {
             reason: "params_expired",
           });
         }
+        const tn = performance.now();
         const first = await this.#opts.nonces.take(session.sessionId, n);
         const t1 = performance.now();
+        this.#opts.metrics.observePayment({ step: "nonces", seconds: (t1 - tn) / 1000 });
         // Synchronous from here: no other request can interleave between setting the nonce and signing.
         this.#sender.startSessionWithNonce(params, first - 1n);
         try {
@@ -173,7 +175,7 @@ export class Payer {
       authorization: AI_WORKER_AUTHORIZATION,
     };
     workMs += performance.now() - t2;
-    this.#opts.metrics.paymentSeconds.observe(workMs / 1000);
+    this.#opts.metrics.observePayment({ step: "work", seconds: workMs / 1000 });
     const evSent = ev.mul(BigInt(update.numTickets));
     if (update.numTickets > 0) {
       this.#opts.metrics.ticketsSent.inc({ orchestrator: session.uri }, update.numTickets);
@@ -216,6 +218,8 @@ export class Payer {
     if (status === "creditSpent") delta = p.update.existing.neg();
     else delta = p.update.newCredit.sub(debit);
     if (delta.sign() === 0) return;
+    const t0 = performance.now();
     await this.#opts.store.adjust(p.session.params.recipient, p.session.authSessionId, delta);
+    this.#opts.metrics.observePayment({ step: "balance", seconds: (performance.now() - t0) / 1000 });
   }
 }

@@ -4,7 +4,26 @@
 // counters are in gwei (`*_gwei_total`): float64 holds every whole gwei amount below 2^53 gwei
 // (~9 million ETH) exactly, and sub-gwei fractions (ticket EVs are rationals) to ~1e-6 gwei. The
 // exact wei values are in the store (balances, the winning-ticket queue); metrics are for graphs.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { channel } from "node:diagnostics_channel";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** One payment's timings, as published on {@link ORCHESTRATOR_PAYMENT_CHANNEL}. */
+export interface OrchestratorPaymentSample {
+  /** CPU-side work: header decode + segment/auth checks + processPayment (seconds). */
+  workSeconds: number;
+  /** The durable store commit of credit, winners and nonces (seconds); undefined when nothing to commit. */
+  commitSeconds: number | undefined;
+  tickets: number;
+}
+
+/**
+ * `node:diagnostics_channel` name on which every orchestrator in the process publishes an
+ * {@link OrchestratorPaymentSample} per payment: raw samples for benchmarks and profilers, where
+ * histogram buckets are too coarse. Costs nothing without subscribers.
+ * @example subscribe(ORCHESTRATOR_PAYMENT_CHANNEL, (s) => samples.push(s as OrchestratorPaymentSample))
+ */
+export const ORCHESTRATOR_PAYMENT_CHANNEL = "livepay:orchestrator:payment";
+const paymentChannel = channel(ORCHESTRATOR_PAYMENT_CHANNEL);
 
 /** The orchestrator's metrics. @example metrics.ticketsReceived.inc(3) */
 export class OrchestratorMetrics {
@@ -21,6 +40,8 @@ export class OrchestratorMetrics {
   readonly payments: Counter<"result">;
   readonly requests: Counter<"pipeline" | "status">;
   readonly pendingWinners: Gauge;
+  readonly paymentWorkSeconds: Histogram;
+  readonly paymentCommitSeconds: Histogram;
 
   constructor(opts: { pendingWinners: () => Promise<number>; defaultMetrics?: boolean }) {
     const registers = [this.registry];
@@ -82,6 +103,18 @@ export class OrchestratorMetrics {
       labelNames: ["pipeline", "status"],
       registers,
     });
+    this.paymentWorkSeconds = new Histogram({
+      name: "livepay_orchestrator_payment_work_seconds",
+      help: "CPU-side payment work per paid request: header decode, segment and auth checks, processPayment",
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
+      registers,
+    });
+    this.paymentCommitSeconds = new Histogram({
+      name: "livepay_orchestrator_payment_commit_seconds",
+      help: "Durable store commit of a payment (credit, winning tickets, nonces)",
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers,
+    });
     const pending = opts.pendingWinners;
     this.pendingWinners = new Gauge({
       name: "livepay_orchestrator_pending_winning_tickets",
@@ -92,6 +125,17 @@ export class OrchestratorMetrics {
       },
     });
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * Records one payment's timings in the two histograms and publishes them on
+   * {@link ORCHESTRATOR_PAYMENT_CHANNEL} when someone listens.
+   * @example metrics.observePayment({ workSeconds: 0.0002, commitSeconds: 0.0004, tickets: 1 })
+   */
+  observePayment(s: OrchestratorPaymentSample): void {
+    this.paymentWorkSeconds.observe(s.workSeconds);
+    if (s.commitSeconds !== undefined) this.paymentCommitSeconds.observe(s.commitSeconds);
+    if (paymentChannel.hasSubscribers) paymentChannel.publish(s);
   }
 
   /** The Prometheus text exposition. @example reply.type(metrics.contentType).send(await metrics.text()) */

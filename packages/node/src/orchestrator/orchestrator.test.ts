@@ -523,6 +523,8 @@ describe("paid AI requests", () => {
     expect(metrics).toMatch(/^livepay_orchestrator_tickets_received_total \d+/m);
     expect(metrics).toMatch(/^livepay_orchestrator_winning_tickets_total [1-9]\d*/m);
     expect(metrics).toMatch(/^livepay_orchestrator_balance_debits_total [1-9]\d*/m);
+    expect(metrics).toMatch(/^livepay_orchestrator_payment_work_seconds_count [1-9]\d*/m);
+    expect(metrics).toMatch(/^livepay_orchestrator_payment_commit_seconds_count [1-9]\d*/m);
   });
 });
 
