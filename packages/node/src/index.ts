@@ -6,3 +6,4 @@ export * from "./store/index.js";
 export * from "./net/index.js";
 export * from "./orchestrator/index.js";
 export * from "./gateway/index.js";
+export * from "./persistent/index.js";

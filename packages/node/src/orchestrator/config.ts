@@ -5,6 +5,12 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { normalizeAddress, privateKeyToAddress, type Hex, type Rational } from "@livepay/protocol";
 import type { ChainTarget } from "../chain/connect.js";
 import { manifestAccount, parseManifest, readManifest, type DevnetManifest } from "../chain/manifest.js";
+// persistent tickets (packages/node/src/persistent): the `persistent` config section.
+import {
+  resolvePersistentConfig,
+  type PersistentConfig,
+  type PersistentConfigInput,
+} from "../persistent/startPayee.js";
 import { AmountError, parseAmount } from "../config/amount.js";
 import { ConfigError, DEFAULT_MANIFEST_PATH, parsePrivateKey } from "../config/chainOptions.js";
 import {
@@ -94,6 +100,8 @@ export interface OrchestratorConfigInput {
   logLevel?: string;
   /** Capabilities.version advertised (default "0.9.1": go-livepeer gateways compare it to their minimum). */
   capabilitiesVersion?: string;
+  /** Persistent tickets (livepay's extension): `{ enabled: true }` serves POST /v1/chat/completions paid by vouchers. */
+  persistent?: PersistentConfigInput;
 }
 
 /** The validated configuration `startOrchestrator` runs with. */
@@ -123,6 +131,7 @@ export interface OrchestratorConfig {
   maxBodyBytes: number;
   logLevel: string;
   capabilitiesVersion: string;
+  persistent: PersistentConfig;
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -345,6 +354,11 @@ export async function resolveOrchestratorConfig(
     maxBodyBytes: positiveInt(input.maxBodyBytes, "maxBodyBytes", 32 * 1024 * 1024),
     logLevel,
     capabilitiesVersion: input.capabilitiesVersion ?? DEFAULT_CAPABILITIES_VERSION,
+    persistent: resolvePersistentConfig(input.persistent, {
+      dataDir: resolve(baseDir, input.dataDir ?? DEFAULT_DATA_DIR),
+      manifestBroker:
+        target.network === "devnet" ? target.manifest.contracts.persistentTicketBroker : undefined,
+    }),
   };
 }
 
@@ -485,5 +499,6 @@ export function redactOrchestratorConfig(c: OrchestratorConfig): Record<string, 
     })),
     authTokenTtlSeconds: c.authTokenTtlSeconds,
     logLevel: c.logLevel,
+    persistent: c.persistent,
   };
 }

@@ -9,7 +9,12 @@ import {
   MAX_SEGMENT_HEADER_BYTES,
   type Rational,
 } from "@livepay/protocol";
-import Fastify, { LogController, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
 import type { Logger } from "pino";
 import { RunnerError } from "../runners/errors.js";
 import type { LlmRunner, Runner } from "../runners/runner.js";
@@ -38,6 +43,8 @@ export interface HttpServerOptions {
   ledger: Ledger;
   metrics: OrchestratorMetrics;
   logger: Logger;
+  /** Extra routes added before listening (persistent tickets: packages/node/src/persistent). */
+  extraRoutes?: (app: FastifyInstance) => void;
 }
 
 export interface HttpServerHandle {
@@ -110,6 +117,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServerH
     app.post(PIPELINE_ROUTES[pipeline], (req, reply) => handleJob(o, pipeline, req, reply));
   }
 
+  o.extraRoutes?.(app as unknown as FastifyInstance);
   await app.listen({ host: o.host, port: o.port });
   const { port } = app.server.address() as AddressInfo;
   const host = o.host.includes(":") ? `[${o.host}]` : o.host;

@@ -1,5 +1,6 @@
 // Composes the orchestrator: chain view, store, ticket recipient, runners, gRPC, HTTP, redemption.
 import { Rational, SenderNonces, TicketRecipient, type Hex } from "@livepay/protocol";
+import type { FastifyInstance } from "fastify";
 import { pino, type Logger } from "pino";
 import { connectChainClients } from "../chain/connect.js";
 import { createRunner } from "../runners/createRunner.js";
@@ -22,6 +23,8 @@ import { PaymentReceiver } from "./paymentReceiver.js";
 import { PriceBook } from "./pricing.js";
 import { Redeemer } from "./redeemer.js";
 import { loadSecrets } from "./secrets.js";
+// persistent tickets (packages/node/src/persistent)
+import { startPersistentPayee, type PersistentPayeeHandle } from "../persistent/startPayee.js";
 
 /** A running orchestrator. */
 export interface OrchestratorHandle {
@@ -42,6 +45,8 @@ export interface OrchestratorHandle {
   winningTickets(): Promise<StoredWinningTicket[]>;
   /** Runs a redemption pass now and waits for it (normally one runs on every new block). */
   redeemNow(): Promise<void>;
+  /** The persistent-ticket payee, when `persistent.enabled`. */
+  persistent: PersistentPayeeHandle | undefined;
   /** Stops serving (in-flight jobs get up to 5 s), stops redeeming and closes the store. */
   stop(): Promise<void>;
 }
@@ -89,7 +94,7 @@ export async function startOrchestrator(
     }
   };
   try {
-    const { chain, publicClient } = await connectChainClients({
+    const { chain, publicClient, rpcUrl } = await connectChainClients({
       ...config.chain,
       privateKey: config.privateKey,
     });
@@ -163,7 +168,22 @@ export async function startOrchestrator(
     // Winners queued before a restart are redeemable now if their params already expired.
     onBlock(state.lastSeenL1Block);
 
+    // persistent tickets: payee state, claimer, and its routes on the same HTTP server.
+    const persistent = config.persistent.enabled
+      ? await startPersistentPayee({
+          config: config.persistent,
+          publicClient,
+          rpcUrl,
+          privateKey: config.privateKey,
+          runners,
+          price: (p, m) => prices.price(p, m),
+          logger,
+        })
+      : undefined;
+    if (persistent) cleanup.push(() => persistent.stop());
+
     const http: HttpServerHandle = await startHttpServer({
+      ...(persistent ? { extraRoutes: (app: FastifyInstance) => persistent.register(app) } : {}),
       host: config.host,
       port: config.httpPort,
       maxBodyBytes: config.maxBodyBytes,
@@ -241,6 +261,7 @@ export async function startOrchestrator(
         return b?.amount ?? Rational.ZERO;
       },
       winningTickets: () => store.winningTickets.list({ limit: 100_000 }),
+      persistent,
       redeemNow: async () => {
         redeemer.trigger();
         await redeemer.idle();

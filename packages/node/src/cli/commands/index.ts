@@ -9,6 +9,7 @@ import { statusCommand } from "./status.js";
 import { orchestratorCommand } from "./orchestrator.js";
 import { gatewayCommand } from "./gateway.js";
 import { startCommand } from "./start.js";
+import { ticketCommand } from "./ticket.js";
 
 /** Every `livepay <group>` command, in the order `livepay --help` lists them. */
 export const commandGroups: readonly CommandGroup[] = [
@@ -22,4 +23,5 @@ export const commandGroups: readonly CommandGroup[] = [
   orchestratorCommand,
   gatewayCommand,
   startCommand,
+  ticketCommand,
 ];
