@@ -4,6 +4,11 @@ import type { DevnetManifest } from "../chain/manifest.js";
 import { AmountError, parseAmount } from "../config/amount.js";
 import { ConfigError, parsePrivateKey } from "../config/chainOptions.js";
 import { PIPELINES, type Pipeline } from "../runners/types.js";
+import {
+  resolvePersistentGatewayConfig,
+  type PersistentGatewayConfig,
+  type PersistentGatewayConfigInput,
+} from "./persistentConfig.js";
 
 /**
  * The gateway configuration as written in a JSON file (and as `startGateway` accepts it): amounts
@@ -82,6 +87,8 @@ export interface GatewayConfigInput {
   requestTimeoutMs?: number;
   /** Capability ids per pipeline, for orchestrators that number them differently. */
   capabilityIds?: Partial<Record<Pipeline, number>>;
+  /** Persistent tickets toward orchestrators that support them (`persistentConfig.ts`); default off. */
+  persistent?: PersistentGatewayConfigInput;
 }
 
 /** Selection weights (normalized to sum 1). */
@@ -124,6 +131,7 @@ export interface GatewayConfig {
   logLevel: string;
   requestTimeoutMs: number;
   capabilityIds: Partial<Record<Pipeline, number>>;
+  persistent: PersistentGatewayConfig;
 }
 
 export const DEFAULT_GATEWAY_PORT = 8937;
@@ -216,6 +224,7 @@ const KNOWN_KEYS = new Set([
   "logLevel",
   "requestTimeoutMs",
   "capabilityIds",
+  "persistent",
 ]);
 
 /**
@@ -325,6 +334,7 @@ export function resolveGatewayConfig(input: GatewayConfigInput): GatewayConfig {
     logLevel,
     requestTimeoutMs: int(i.requestTimeoutMs, "requestTimeoutMs", 100, 3_600_000, 120_000),
     capabilityIds,
+    persistent: resolvePersistentGatewayConfig(i.persistent),
   };
 }
 

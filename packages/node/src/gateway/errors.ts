@@ -19,6 +19,7 @@ export type GatewayErrorCode =
   | "upstream_error" // 502: every attempt failed
   | "upstream_timeout" // 504
   | "payment_error" // 503: the gateway cannot pay (own deposit/reserve, ticket params)
+  | "payee_unavailable" // 409: the Livepay-Payee asked for is not reachable through this gateway
   | "internal_error"; // 500
 
 const STATUS: Record<GatewayErrorCode, number> = {
@@ -36,6 +37,7 @@ const STATUS: Record<GatewayErrorCode, number> = {
   upstream_error: 502,
   upstream_timeout: 504,
   payment_error: 503,
+  payee_unavailable: 409,
   internal_error: 500,
 };
 
@@ -55,6 +57,7 @@ const TYPE: Record<GatewayErrorCode, string> = {
   upstream_error: "api_error",
   upstream_timeout: "api_error",
   payment_error: "service_unavailable",
+  payee_unavailable: "invalid_request_error",
   internal_error: "api_error",
 };
 

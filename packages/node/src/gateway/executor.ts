@@ -118,7 +118,11 @@ export class JobExecutor {
    * Candidates for a (pipeline, model), best first, priced and under the cap. Throws
    * `model_not_found` (404) or `no_orchestrator` (503) when there are none.
    */
-  async candidates(job: Job, model: string): Promise<Candidate<PricedSession>[]> {
+  async candidates(
+    job: Job,
+    model: string,
+    accuracy?: { score: (uri: string) => number | undefined; weight: number },
+  ): Promise<Candidate<PricedSession>[]> {
     const { pool, sessions, chain, config } = this.#d;
     const offering = pool.offering(job.pipeline, model);
     if (offering.length === 0) {
@@ -163,9 +167,12 @@ export class JobExecutor {
         stake: p.s.stake,
         latencyMs: p.s.latencyMs,
         successRate: p.s.successRate,
+        accuracy: accuracy?.score(p.s.uri),
         value: p.session,
       })),
       config.selection.weights,
+      Math.random,
+      accuracy?.weight ?? 0,
     );
   }
 

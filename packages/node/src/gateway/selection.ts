@@ -12,6 +12,8 @@ export interface Candidate<T = unknown> {
   latencyMs: number | undefined;
   /** 0..1 */
   successRate: number;
+  /** Estimate accuracy score in [0, 1] (`EstimateAccuracy.score`), undefined before any receipt. */
+  accuracy?: number | undefined;
   /** Whatever the caller attaches (the priced session). */
   value: T;
 }
@@ -41,6 +43,10 @@ export function maxPriceFor(
  *   successRate: the moving average of request outcomes
  *   random:      a uniform draw, to spread load when wanted
  *
+ * With `accuracyWeight` w > 0 (persistent tickets), score = (1 − w) × score + w × accuracy, where
+ * accuracy = min(ratio, 1/ratio) of the moving average of receipt units / quote estUnits
+ * (`persistentAccuracy.ts`); an orchestrator without receipts scores 1 (new nodes get tried).
+ *
  * Floats are fine here: scores only order candidates, they never touch amounts. Ties keep a
  * deterministic order (by URI).
  *
@@ -50,6 +56,7 @@ export function rankCandidates<T>(
   candidates: readonly Candidate<T>[],
   weights: SelectionWeights,
   random: () => number = Math.random,
+  accuracyWeight = 0,
 ): Candidate<T>[] {
   if (candidates.length === 0) return [];
   // Decimal string to float: only the order matters (exact to ~16 digits, any magnitude).
@@ -63,12 +70,14 @@ export function rankCandidates<T>(
     const priceScore = p <= 0 ? 1 : minPrice / p;
     const stakeScore = maxStake === 0n ? 1 : Number((c.stake * 1_000_000n) / maxStake) / 1_000_000;
     const latencyScore = c.latencyMs === undefined ? 1 : minLatency / Math.max(1, c.latencyMs);
-    const score =
+    const base =
       weights.price * priceScore +
       weights.stake * stakeScore +
       weights.latency * latencyScore +
       weights.successRate * c.successRate +
       (weights.random > 0 ? weights.random * random() : 0);
+    const score =
+      accuracyWeight > 0 ? (1 - accuracyWeight) * base + accuracyWeight * (c.accuracy ?? 1) : base;
     return { c, score };
   });
   scored.sort((a, b) => b.score - a.score || (a.c.uri < b.c.uri ? -1 : a.c.uri > b.c.uri ? 1 : 0));

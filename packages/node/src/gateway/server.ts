@@ -18,6 +18,7 @@ import type { JobExecutor, StreamSink } from "./executor.js";
 import { FORM_ROUTES, JSON_ROUTES, type Job } from "./jobs.js";
 import type { GatewayMetrics } from "./metrics.js";
 import type { OrchestratorPool } from "./orchestratorPool.js";
+import type { PersistentGateway } from "./persistentGateway.js";
 
 export interface AppDeps {
   config: GatewayConfig;
@@ -27,6 +28,8 @@ export interface AppDeps {
   chain: GatewayChainView;
   metrics: GatewayMetrics;
   log: Logger;
+  /** Persistent tickets (`config.persistent.mode` "gateway" or "relay"). */
+  persistent?: PersistentGateway;
 }
 
 /** Largest request body (images and audio are uploaded inline). */
@@ -165,12 +168,14 @@ export function buildGatewayApp(d: AppDeps): FastifyInstance {
     const started = performance.now();
     const key = await authenticate(req);
     const job = await buildJob();
+    // Persistent tickets: quotes and receipts identify each request (no Idempotency-Key handling).
+    const persistent = d.persistent?.accepts(route, req) === true ? d.persistent : undefined;
     const idemHeader = req.headers["idempotency-key"];
     const idemKey = typeof idemHeader === "string" && idemHeader !== "" ? idemHeader : undefined;
     if (idemKey !== undefined && idemKey.length > MAX_IDEMPOTENCY_KEY) {
       throw invalidRequest(`Idempotency-Key must be at most ${MAX_IDEMPOTENCY_KEY} characters`);
     }
-    if (idemKey !== undefined) {
+    if (idemKey !== undefined && persistent === undefined) {
       let begun;
       try {
         begun = await d.store.idempotency.begin(key.id, idemKey, job.fingerprint);
@@ -231,6 +236,15 @@ export function buildGatewayApp(d: AppDeps): FastifyInstance {
       : undefined;
 
     try {
+      if (persistent !== undefined) {
+        const r = await persistent.serve(req, reply, key, job, sink, signal);
+        d.metrics.requests.inc({
+          pipeline: job.pipeline,
+          status: String(r === undefined ? reply.statusCode : 200),
+        });
+        if (r === undefined || r.kind === "streamed") return reply;
+        return reply.code(r.status).header("content-type", r.contentType).send(r.body);
+      }
       const result = await d.executor.execute(job, key, sink, signal);
       const stored: StoredResponse =
         result.kind === "buffered"
@@ -248,7 +262,8 @@ export function buildGatewayApp(d: AppDeps): FastifyInstance {
       return reply;
     } catch (e) {
       // Nothing was charged when execute throws: let the client retry with the same key.
-      if (idemKey !== undefined) await d.store.idempotency.abandon(key.id, idemKey).catch(() => undefined);
+      if (idemKey !== undefined && persistent === undefined)
+        await d.store.idempotency.abandon(key.id, idemKey).catch(() => undefined);
       if (hijacked) {
         d.log.error({ err: e }, "request failed after the response started");
         if (!reply.raw.writableEnded) reply.raw.end();
@@ -282,6 +297,8 @@ export function buildGatewayApp(d: AppDeps): FastifyInstance {
       }),
     );
   }
+
+  d.persistent?.register(app);
 
   app.get("/v1/models", async (req) => {
     await authenticate(req);

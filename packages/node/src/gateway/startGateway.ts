@@ -20,6 +20,8 @@ import { GatewayMetrics } from "./metrics.js";
 import { NonceAllocator } from "./nonceAllocator.js";
 import { OrchestratorPool } from "./orchestratorPool.js";
 import { OrchestratorRpc } from "../net/orchestratorRpc.js";
+import { PersistentGateway } from "./persistentGateway.js";
+import { PersistentTicketBrokerAbi } from "@livepay/contracts";
 import { Payer } from "./payer.js";
 import { buildGatewayApp } from "./server.js";
 import { SessionCache } from "./sessions.js";
@@ -41,6 +43,8 @@ export interface RunningGateway {
   store: Store;
   metrics: GatewayMetrics;
   pool: OrchestratorPool;
+  /** Persistent tickets, when `persistent.mode` is "gateway" or "relay". */
+  persistent: PersistentGateway | undefined;
   /** Re-runs discovery now (it also runs every `discovery.refreshIntervalMs`). */
   refreshOrchestrators(): Promise<void>;
   /** Stops serving, the watchers and timers; closes the store if the gateway opened it. */
@@ -103,7 +107,7 @@ export async function startGateway(
       await Promise.resolve(f()).catch((e: unknown) => log.warn({ err: e }, "stop step failed"));
   };
   try {
-    const { connected, privateKey } = await chainAndKey(config);
+    const { connected, privateKey, manifest } = await chainAndKey(config);
     const sender = privateKeyToAddress(privateKey);
     const store = deps.store ?? (await openStore(config.store));
     if (!deps.store) cleanups.push(() => store.close());
@@ -162,7 +166,36 @@ export async function startGateway(
     timer.unref();
     cleanups.push(() => clearInterval(timer));
 
-    const app = buildGatewayApp({ config, store, executor, pool, chain, metrics, log });
+    let persistent: PersistentGateway | undefined;
+    if (config.persistent.mode !== "off") {
+      const broker = (
+        config.persistent.broker ?? manifest?.contracts.persistentTicketBroker
+      )?.toLowerCase() as Hex | undefined;
+      if (broker === undefined) {
+        throw new ConfigError(
+          "CONFIG_GATEWAY",
+          "gateway config: persistent.broker is required (none in the manifest)",
+        );
+      }
+      const info = (await connected.publicClient.readContract({
+        address: broker,
+        abi: PersistentTicketBrokerAbi,
+        functionName: "getPayerInfo",
+        args: [sender],
+      } as never)) as readonly [bigint, bigint, bigint, bigint | number];
+      persistent = new PersistentGateway({
+        config,
+        executor,
+        pool,
+        store,
+        log,
+        privateKey,
+        chainId: await connected.publicClient.getChainId(),
+        broker,
+        epoch: BigInt(info[3]),
+      });
+    }
+    const app = buildGatewayApp({ config, store, executor, pool, chain, metrics, log, persistent });
     await app.listen({ host: config.host, port: config.port });
     cleanups.push(() => app.close());
     const port = (app.server.address() as AddressInfo).port;
@@ -182,6 +215,7 @@ export async function startGateway(
       store,
       metrics,
       pool,
+      persistent,
       refreshOrchestrators: () => pool.refresh(),
       stop: () => (stopped ??= cleanup()),
     };

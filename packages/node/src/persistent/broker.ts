@@ -61,7 +61,35 @@ const ROUNDS_ABI = [
     inputs: [],
     outputs: [{ name: "", type: "uint256" }],
   },
+  {
+    type: "function",
+    name: "roundLength",
+    stateMutability: "view",
+    inputs: [],
+    outputs: [{ name: "", type: "uint256" }],
+  },
 ] as const;
+
+/** A payer's session-key delegation as the broker stores it (`getDelegation`). */
+export interface DelegationView {
+  payee: Hex;
+  cap: bigint;
+  claimed: bigint;
+  validUntilRound: bigint;
+  epoch: bigint;
+  /** First round in which the key no longer signs (0 = not revoked). */
+  revokeRound: bigint;
+  keyId: bigint;
+  usable: boolean;
+}
+
+/** A send refused because another transaction from the same account took its nonce. */
+function isNonceRace(e: unknown): boolean {
+  const m = e instanceof Error ? `${e.message} ${String((e as { details?: unknown }).details ?? "")}` : "";
+  return /nonce too low|nonce has already been used|replacement transaction underpriced|already known/i.test(
+    m,
+  );
+}
 
 /**
  * Typed access to one PersistentTicketBroker for one payee.
@@ -75,16 +103,28 @@ export class PayeeBroker {
   private registry: Address | undefined;
   private rounds: Address | undefined;
 
+  private readonly payeeKey: Hex;
+  private readonly rpcUrl: string;
+
   constructor(o: {
     publicClient: PublicClient<Transport, Chain>;
     broker: Address;
+    /** The payee's key (its address is the payee). */
     privateKey: Hex;
+    /**
+     * A separate key that sends the claims (registered with `setRedeemer`, see `ensureRedeemer`), so
+     * claims never share a nonce sequence with the orchestrator's ticket redemptions. Default: the
+     * payee's own key.
+     */
+    claimKey?: Hex | undefined;
     rpcUrl: string;
   }) {
     this.client = o.publicClient;
     this.address = o.broker;
-    const account = privateKeyToAccount(o.privateKey);
-    this.payee = account.address;
+    this.payeeKey = o.privateKey;
+    this.rpcUrl = o.rpcUrl;
+    this.payee = privateKeyToAccount(o.privateKey).address;
+    const account = privateKeyToAccount(o.claimKey ?? o.privateKey);
     this.wallet = createWalletClient({
       account,
       chain: o.publicClient.chain,
@@ -130,16 +170,87 @@ export class PayeeBroker {
     return this.client.readContract({ address: this.rounds, abi: ROUNDS_ABI, functionName: "currentRound" });
   }
 
+  private roundLen: bigint | undefined;
+  /** Blocks per round (immutable on the RoundsManager). @example await b.roundLength() */
+  async roundLength(): Promise<bigint> {
+    this.rounds ??= await this.read<Address>("roundsManager", []);
+    this.roundLen ??= await this.client.readContract({
+      address: this.rounds,
+      abi: ROUNDS_ABI,
+      functionName: "roundLength",
+    });
+    return this.roundLen;
+  }
+
+  /** The latest block number. @example await b.blockNumber() */
+  blockNumber(): Promise<bigint> {
+    return this.client.getBlockNumber({ cacheTime: 0 });
+  }
+
   /** The broker's claimed amount of a ticket. @example await b.claimed(payer, 0n, 3n) */
   claimed(payer: Hex, epoch: bigint, ticketId: bigint): Promise<bigint> {
     return this.read<bigint>("claimed", [payer, this.payee, epoch, ticketId]);
   }
 
+  /** A payer's delegation of `key` (keyId 0 = none). @example await b.delegation(payer, key) */
+  async delegation(payer: Hex, key: Hex): Promise<DelegationView> {
+    const d = await this.read<{
+      payee: Address;
+      cap: bigint;
+      claimed: bigint;
+      validUntilRound: bigint | number;
+      epoch: bigint | number;
+      revokeRound: bigint | number;
+      keyId: bigint | number;
+      usable: boolean;
+    }>("getDelegation", [payer, key]);
+    return {
+      payee: d.payee.toLowerCase() as Hex,
+      cap: BigInt(d.cap),
+      claimed: BigInt(d.claimed),
+      validUntilRound: BigInt(d.validUntilRound),
+      epoch: BigInt(d.epoch),
+      revokeRound: BigInt(d.revokeRound),
+      keyId: BigInt(d.keyId),
+      usable: d.usable,
+    };
+  }
+
   /** A key's usable delegation for this payee (the payer's session key). */
   async isDelegatedKey(payer: Hex, key: Hex): Promise<boolean> {
-    const d = await this.read<{ payee: Address; usable: boolean }>("getDelegation", [payer, key]);
+    const d = await this.delegation(payer, key);
     const zero = "0x0000000000000000000000000000000000000000";
-    return d.usable && (d.payee.toLowerCase() === zero || d.payee.toLowerCase() === this.payee.toLowerCase());
+    return d.usable && (d.payee === zero || d.payee === this.payee.toLowerCase());
+  }
+
+  /** The address that sends claims (the payee, or its redeemer). */
+  get claimer(): Address {
+    return this.wallet.account.address;
+  }
+
+  /**
+   * With a separate claim key: registers it as the payee's redeemer unless it already is (one
+   * transaction from the payee's key, at start-up). Returns true when it sent one.
+   * @example await broker.ensureRedeemer()
+   */
+  async ensureRedeemer(): Promise<boolean> {
+    if (this.claimer.toLowerCase() === this.payee.toLowerCase()) return false;
+    const current = await this.read<Address>("redeemerOf", [this.payee]);
+    if (current.toLowerCase() === this.claimer.toLowerCase()) return false;
+    const wallet = createWalletClient({
+      account: privateKeyToAccount(this.payeeKey),
+      chain: this.client.chain,
+      transport: http(this.rpcUrl, { retryCount: 0 }),
+    });
+    const hash = await wallet.writeContract({
+      address: this.address,
+      abi: PersistentTicketBrokerAbi,
+      functionName: "setRedeemer",
+      args: [this.claimer],
+    } as never);
+    const r = await this.client.waitForTransactionReceipt({ hash, pollingInterval: 50 });
+    if (r.status !== "success") throw new Error(`setRedeemer reverted in ${hash}`);
+    return true;
   }
 
   /** Estimated gas of a batch (for the "gas ≤ 1 % of value" trigger). */
@@ -165,13 +276,23 @@ export class PayeeBroker {
     groups: { payer: Hex; epoch: bigint; vouchers: ClaimEntry[] }[],
   ): Promise<{ hash: Hex; gasUsed: bigint; outcomes: ClaimOutcome[] }> {
     const gas = await this.estimateClaimGas(groups);
-    const hash = await this.wallet.writeContract({
-      address: this.address,
-      abi: PersistentTicketBrokerAbi,
-      functionName: "claimBatch",
-      args: [this.payee, groups],
-      gas: gas + gas / 5n,
-    } as never);
+    let hash: Hex | undefined;
+    // Sharing the payee's key with the ticket redeemer, two sends can pick the same nonce: the
+    // loser is refused by the node before it is mined, so sending it again is safe.
+    for (let attempt = 0; hash === undefined; attempt++) {
+      try {
+        hash = await this.wallet.writeContract({
+          address: this.address,
+          abi: PersistentTicketBrokerAbi,
+          functionName: "claimBatch",
+          args: [this.payee, groups],
+          gas: gas + gas / 5n,
+        } as never);
+      } catch (e) {
+        if (attempt >= 3 || !isNonceRace(e)) throw e;
+        await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+      }
+    }
     const receipt = await this.client.waitForTransactionReceipt({ hash, pollingInterval: 50 });
     if (receipt.status !== "success") throw new Error(`claimBatch reverted in ${hash}`);
     const logs = parseEventLogs({ abi: PersistentTicketBrokerAbi, logs: receipt.logs }) as unknown as {

@@ -17,10 +17,19 @@ export interface ClaimerOptions {
   pollIntervalMs?: number;
   /** Claim when gas × price ≤ value / this (default 100: 1 %). */
   gasValueRatio?: bigint;
+  /** Log an error when a pass finds a deadline this close with charges unclaimed (default 5 blocks). */
+  deadlineMarginBlocks?: bigint;
 }
+
+/** What made the claimer claim. */
+export type ClaimTrigger =
+  "explicit" | "exposure" | "round" | "unlock" | "revocation" | "deactivation" | "gas";
 
 /** What one batch did. */
 export interface ClaimReport {
+  trigger: ClaimTrigger;
+  /** The earliest claim deadline (block) known when the batch was sent, if any. */
+  deadline?: bigint;
   hash: Hex;
   gasUsed: bigint;
   entries: number;
@@ -41,17 +50,27 @@ export class Claimer {
   private lastRound: bigint | undefined;
   /** Batches sent so far (tests and metrics). */
   readonly reports: ClaimReport[] = [];
+  /** Known claim deadlines (block numbers) of payers unlocking and keys being revoked. */
+  readonly deadlines = new Map<string, bigint>();
+  /** Triggers that can be switched off (tests of the other triggers; an operator's choice). */
+  readonly triggers = { exposure: true, gas: true };
 
   constructor(o: ClaimerOptions) {
     this.o = o;
   }
 
-  /** Starts the periodic triggers (round start, unlock deadline, gas threshold). */
-  start(): void {
-    const ms = this.o.pollIntervalMs ?? 2000;
+  /**
+   * Starts (or restarts) the periodic triggers (round start, unlock, revocation, deactivation, gas
+   * threshold) every `intervalMs` (default: the configured interval); 0 stops them.
+   * @example claimer.start(500)
+   */
+  start(intervalMs?: number): void {
+    const ms = intervalMs ?? this.o.pollIntervalMs ?? 2000;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
     if (ms <= 0) return;
     this.timer = setInterval(() => {
-      this.poll().catch((e: unknown) =>
+      this.check().catch((e: unknown) =>
         this.o.logger.warn({ err: e instanceof Error ? e.message : String(e) }, "claim check failed"),
       );
     }, ms);
@@ -69,7 +88,11 @@ export class Claimer {
    * @example claimer.onExposure(payer, epoch, e, allocation)
    */
   onExposure(_payer: Hex, _epoch: bigint, exposure: bigint, allocation: bigint): void {
-    if (allocation > 0n && exposure * 2n >= allocation) void this.claimNow().catch(() => undefined);
+    if (this.triggers.exposure && allocation > 0n && exposure * 2n >= allocation) {
+      void this.claimNow("exposure").catch((e: unknown) =>
+        this.o.logger.warn({ err: e instanceof Error ? e.message : String(e) }, "exposure claim failed"),
+      );
+    }
   }
 
   /** The entries of a batch: every ticket whose charges exceed what was paid, with its receipts root. */
@@ -119,14 +142,23 @@ export class Claimer {
    * undefined when there was nothing to claim.
    * @example const report = await claimer.claimNow()
    */
-  claimNow(): Promise<ClaimReport | undefined> {
-    const run = () => this.claimOnce();
+  claimNow(trigger: ClaimTrigger = "explicit"): Promise<ClaimReport | undefined> {
+    const run = () => this.claimOnce(trigger, this.earliestDeadline());
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
     return p;
   }
 
-  private async claimOnce(): Promise<ClaimReport | undefined> {
+  private earliestDeadline(): bigint | undefined {
+    let d: bigint | undefined;
+    for (const v of this.deadlines.values()) if (d === undefined || v < d) d = v;
+    return d;
+  }
+
+  private async claimOnce(
+    trigger: ClaimTrigger,
+    deadline: bigint | undefined,
+  ): Promise<ClaimReport | undefined> {
     const { groups, value, quoteIds } = this.entries();
     if (groups.length === 0) return undefined;
     const { hash, gasUsed, outcomes } = await this.o.broker.claimBatch(groups);
@@ -146,10 +178,20 @@ export class Claimer {
       // Advance by what was PAID; a shortfall stays claimable with the same voucher.
       this.o.store.recordClaim(out.payer, out.epoch, out.ticketId, out.paid, out.shortfall === 0n, ids);
     }
-    const report: ClaimReport = { hash, gasUsed, entries: outcomes.length, requested, paid, outcomes };
+    const report: ClaimReport = {
+      trigger,
+      ...(deadline !== undefined ? { deadline } : {}),
+      hash,
+      gasUsed,
+      entries: outcomes.length,
+      requested,
+      paid,
+      outcomes,
+    };
     this.reports.push(report);
     this.o.logger.info(
       {
+        trigger,
         hash,
         entries: report.entries,
         requested: String(requested),
@@ -163,29 +205,86 @@ export class Claimer {
   }
 
   /**
-   * Periodic triggers: a payer unlocking (claim now, before round withdrawRound − 1 ends), a new
-   * round with some payer's E > A*, or gas ≤ 1 % of the claimable value.
+   * One pass of the periodic triggers (the timer of `start` calls it; tests call it directly). Claims
+   * at once when a payer holding unclaimed charges is unlocking or moved to a new epoch, when a
+   * session key that signed them is being revoked (or expires), when this payee left the active set
+   * or is leaving it, at a new round when some payer's E > A*, and otherwise when gas ≤ 1 % of the
+   * value. A failed claim is retried on the next pass; each deadline (the last block of round
+   * withdrawRound − 1, or of revokeRound − 1) is kept in `deadlines`, and a pass within
+   * `deadlineMarginBlocks` of one logs an error, so an operator sees a claim at risk.
+   * @example const { trigger } = await claimer.check()
    */
-  private async poll(): Promise<void> {
+  async check(): Promise<{ trigger?: ClaimTrigger; report?: ClaimReport }> {
     const { groups, value } = this.entries();
-    if (groups.length === 0) return;
-    const round = await this.o.broker.currentRound();
+    if (groups.length === 0) return {};
+    const [round, roundLength, block, active] = await Promise.all([
+      this.o.broker.currentRound(),
+      this.o.broker.roundLength(),
+      this.o.broker.blockNumber(),
+      this.o.broker.isActive(),
+    ]);
     const newRound = this.lastRound !== undefined && round > this.lastRound;
     this.lastRound = round;
-    let urgent = false;
+    let trigger: ClaimTrigger | undefined;
+    if (!active || this.o.payee.isLeaving) trigger = "deactivation";
     for (const g of groups) {
       const info = await this.o.broker.payerInfo(g.payer);
-      if (info.withdrawRound !== 0n || info.epoch !== g.epoch) urgent = true;
-      if (newRound) {
+      // Withdrawn (a later epoch): nothing is claimable any more; claiming would only fail.
+      if (info.epoch !== g.epoch) continue;
+      if (info.withdrawRound !== 0n) {
+        this.deadlines.set(`${g.payer}/${g.epoch}`, info.withdrawRound * roundLength - 1n);
+        trigger ??= "unlock";
+      }
+      for (const signer of this.delegatedSigners(g.payer, g.epoch)) {
+        const d = await this.o.broker.delegation(g.payer, signer);
+        // Revoked: claim now (DESIGN: on any Revoked event); expiring: claim in its last round.
+        const end = d.revokeRound !== 0n ? d.revokeRound : d.validUntilRound + 1n;
+        if (d.revokeRound !== 0n || end <= round + 1n) {
+          // Its vouchers stop being claimable when round `end` starts.
+          this.deadlines.set(`${g.payer}/${g.epoch}/${signer}`, end * roundLength - 1n);
+          trigger ??= "revocation";
+        }
+      }
+      if (newRound && trigger === undefined) {
         const e = this.o.payee.exposure(g.payer, g.epoch);
-        if (e > (await this.o.broker.claimableReserve(g.payer))) urgent = true;
+        if (e > (await this.o.broker.claimableReserve(g.payer))) trigger = "round";
       }
     }
-    if (!urgent) {
+    for (const [k, deadline] of this.deadlines) {
+      if (block + (this.o.deadlineMarginBlocks ?? 5n) >= deadline) {
+        this.o.logger.error(
+          { key: k, block: String(block), deadline: String(deadline) },
+          "claim deadline near",
+        );
+      }
+    }
+    if (trigger === undefined && this.triggers.gas) {
       const gas = await this.o.broker.estimateClaimGas(groups);
       const price = await this.o.broker.gasPrice();
-      urgent = gas * price * (this.o.gasValueRatio ?? 100n) <= value;
+      if (gas * price * (this.o.gasValueRatio ?? 100n) <= value) trigger = "gas";
     }
-    if (urgent) await this.claimNow();
+    if (trigger === undefined) return {};
+    const report = await this.claimNow(trigger);
+    if (report) {
+      // Settled: the deadlines of fully claimed payers no longer matter.
+      for (const k of [...this.deadlines.keys()]) {
+        const [payer, epoch] = k.split("/");
+        const left = this.o.store
+          .tickets(payer as Hex, BigInt(epoch!))
+          .some((t) => t.voucher && t.claimed < t.state.cumulativeCharged);
+        if (!left) this.deadlines.delete(k);
+      }
+    }
+    return report ? { trigger, report } : { trigger };
+  }
+
+  /** Session keys (not the payer itself) that signed this payer's tickets with unclaimed charges. */
+  private delegatedSigners(payer: Hex, epoch: bigint): Hex[] {
+    const out = new Set<Hex>();
+    for (const t of this.o.store.tickets(payer, epoch)) {
+      const s = t.state.signer?.toLowerCase() as Hex | undefined;
+      if (s && s !== payer.toLowerCase() && t.claimed < t.state.cumulativeCharged) out.add(s);
+    }
+    return [...out];
   }
 }

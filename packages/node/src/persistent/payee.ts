@@ -222,6 +222,46 @@ export class PersistentPayee {
     return this.paymentRequired(issued, this.ticketState(req.payer, epoch, ticketId));
   }
 
+  private leaving = false;
+
+  /**
+   * Stops admitting vouchers because this payee is about to leave the active set (it deactivates or
+   * unbonds): DESIGN's "not within a round of deactivation". The orchestrator registry of the devnet
+   * deactivates at once, so only the payee itself knows ahead; call this, claim (`Claimer.claimNow`),
+   * then deactivate. `resumeAdmission()` undoes it.
+   * @example payee.prepareDeactivation(); await claimer.claimNow(); // then deactivate()
+   */
+  prepareDeactivation(): void {
+    this.leaving = true;
+  }
+
+  /** Admits vouchers again after `prepareDeactivation`. @example payee.resumeAdmission() */
+  resumeAdmission(): void {
+    this.leaving = false;
+  }
+
+  /** True after `prepareDeactivation` (tests, status). */
+  get isLeaving(): boolean {
+    return this.leaving;
+  }
+
+  /**
+   * A session key admits new vouchers while its delegation is usable for this payee and stays so
+   * for more than the current round: a revocation (or expiry) that takes effect at round R makes
+   * its vouchers unclaimable from R on, so admission stops a round before (the claimer claims what
+   * the key signed before round R starts, see Claimer).
+   */
+  private async delegationAdmits(payer: Hex, key: Hex): Promise<boolean> {
+    const [d, round] = await Promise.all([
+      this.o.broker.delegation(payer, key),
+      this.o.broker.currentRound(),
+    ]);
+    const zero = "0x0000000000000000000000000000000000000000";
+    if (!d.usable || (d.payee !== zero && d.payee !== this.payee)) return false;
+    if (d.revokeRound !== 0n && round + 1n >= d.revokeRound) return false;
+    return round < d.validUntilRound;
+  }
+
   /** A stored request for a quote (served or in flight), for idempotent retries. */
   existing(quoteId: Hex): ReturnType<PersistentStore["request"]> {
     return this.o.store.request(quoteId);
@@ -257,7 +297,7 @@ export class PersistentPayee {
     ]);
     const delegated = new Set<string>();
     const key = env.delegation?.key?.toLowerCase();
-    if (key && (await this.o.broker.isDelegatedKey(payer, key as Hex))) delegated.add(key);
+    if (key && (await this.delegationAdmits(payer, key as Hex))) delegated.add(key);
 
     const epoch = info.epoch;
     const k = ticketKey(payer, epoch, quote.ticketId);
@@ -288,11 +328,12 @@ export class PersistentPayee {
     }
     const m = quote.maxCharge;
     const e = this.exposure(payer, epoch);
-    if (info.withdrawRound !== 0n || !active || e + m > allocation) {
+    const inactive = !active || this.leaving;
+    if (info.withdrawRound !== 0n || inactive || e + m > allocation) {
       const pool =
         allocation > 0n && info.reserve > 0n ? (info.reserve + allocation - 1n) / allocation : undefined;
       const code =
-        info.withdrawRound !== 0n ? "PAYER_UNLOCKING" : !active ? "PAYEE_INACTIVE" : "INSUFFICIENT_RESERVE";
+        info.withdrawRound !== 0n ? "PAYER_UNLOCKING" : inactive ? "PAYEE_INACTIVE" : "INSUFFICIENT_RESERVE";
       const message =
         code === "PAYER_UNLOCKING"
           ? "payer has an unlock in progress: no new vouchers"

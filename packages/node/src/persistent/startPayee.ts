@@ -25,6 +25,30 @@ export interface PersistentConfigInput {
   quoteTtlSeconds?: number;
   /** Claimer's periodic check (default 2000 ms; 0 = only exposure triggers and `claimNow`). */
   claimPollMs?: number;
+  /**
+   * Private key of a separate account that sends the claims (made the payee's redeemer with
+   * `setRedeemer` at start-up if it is not yet). Without it claims are sent from the orchestrator's
+   * key, the same account as ticket redemptions (see README: nonce races are retried).
+   */
+  claimKey?: string;
+}
+
+/** A private key that prints as "***" (the resolved config is logged at start-up). */
+export class SecretKey {
+  readonly #key: Hex;
+  constructor(key: Hex) {
+    this.#key = key;
+  }
+  /** The key itself. @example privateKeyToAccount(secret.reveal()) */
+  reveal(): Hex {
+    return this.#key;
+  }
+  toJSON(): string {
+    return "***";
+  }
+  toString(): string {
+    return "***";
+  }
 }
 
 /** Resolved `persistent` section. */
@@ -35,6 +59,7 @@ export interface PersistentConfig {
   maxTicketsPerPayer: number;
   quoteTtlSeconds: number;
   claimPollMs: number;
+  claimKey: SecretKey | undefined;
 }
 
 /** Invalid `persistent` configuration. */
@@ -67,8 +92,15 @@ export function resolvePersistentConfig(
       "persistent.broker is required (no PersistentTicketBroker in the manifest)",
     );
   }
+  if (i.claimKey !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(i.claimKey)) {
+    throw new PersistentConfigError(
+      "CONFIG_INVALID",
+      "persistent.claimKey must be a 32-byte hex private key",
+    );
+  }
   return {
     enabled,
+    claimKey: i.claimKey !== undefined ? new SecretKey(i.claimKey.toLowerCase() as Hex) : undefined,
     broker: broker?.toLowerCase() as Hex | undefined,
     store: i.store ?? join(ctx.dataDir, "persistent.db"),
     maxTicketsPerPayer: int(i.maxTicketsPerPayer, "maxTicketsPerPayer", 16, 1),
@@ -110,8 +142,11 @@ export async function startPersistentPayee(o: {
       publicClient: o.publicClient,
       broker: o.config.broker,
       privateKey: o.privateKey,
+      claimKey: o.config.claimKey?.reveal(),
       rpcUrl: o.rpcUrl,
     });
+    if (await broker.ensureRedeemer())
+      logger.info({ redeemer: broker.claimer }, "claim key registered as redeemer");
     const chainId = await o.publicClient.getChainId();
     const domain = persistentDomain(chainId, o.config.broker);
     // The claimer needs the payee and the payee reports exposure to the claimer.

@@ -251,6 +251,32 @@ describe("a misbehaving payee is detected with the specific typed error", () => 
     expect((await chat(payer, "say 1")).status).toBe(200);
   });
 
+  it("a stream cut before its receipt: fetchReceipt works at once (same payer), the ticket resumes", async () => {
+    const { payer, problems } = makePayer();
+    await (await chat(payer, "say 2")).text();
+    payee.misbehave = "cutStream";
+    const res = await chat(payer, "say 6", { stream: true });
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
+    payee.misbehave = "none";
+    let [t] = await payer.tickets();
+    expect(t!.status).toBe("suspended");
+    expect(problems.map((p) => p.code)).toEqual(["RECEIPT_MISSING"]);
+    const quoteId = t!.pending!.quoteId;
+    // No new payer needed: the receipt is fetched, verified and adopted right away.
+    const recovered = await payer.fetchReceipt(quoteId);
+    expect(recovered.receipt.seq).toBe(2n);
+    expect(recovered.receipt.units).toBe(6n);
+    [t] = await payer.tickets();
+    expect(t!.status).toBe("open");
+    expect(t!.state.cumulativeCharged).toBe(recovered.receipt.cumulativeCharged);
+    // The same ticket goes on.
+    expect((await chat(payer, "say 1")).status).toBe(200);
+    [t] = await payer.tickets();
+    expect(t!.state.seq).toBe(3n);
+    expect(await payer.tickets()).toHaveLength(1);
+  });
+
   it("receipts withheld everywhere: RECEIPT_MISSING on fetch, signing stops after 2 unresolved; loss ≤ one maxCharge per ticket", async () => {
     const { payer } = makePayer();
     payee.misbehave = "withholdEverywhere";

@@ -479,6 +479,9 @@ export function createPayer(options: PayerOptions): Payer {
             controller.close();
           }
         } catch (e) {
+          // The stream was cut before the receipt: record it as missing (the ticket is suspended
+          // until `fetchReceipt` adopts the payee's receipt), then free the lease.
+          if (!receipt) await settle(() => recordMissing(l, quote)).catch(() => undefined);
           if (!settled) {
             settled = true;
             release(l);
@@ -825,7 +828,11 @@ export function createPayer(options: PayerOptions): Payer {
     async fetchReceipt(quoteId) {
       await load();
       const qid = quoteId.toLowerCase() as Hex;
-      const entry = [...tickets].find(([, r]) => r.status === "suspended" && r.pending?.quoteId === qid);
+      // "pending" too: a request whose lease ended without a receipt (a process that stopped, a
+      // stream cut) is resolvable at once; a request still in flight is refused as busy below.
+      const entry = [...tickets].find(
+        ([, r]) => (r.status === "suspended" || r.status === "pending") && r.pending?.quoteId === qid,
+      );
       const stored = await storage.get(`quote/${qid}`);
       if (!entry || !stored) {
         throw new InvalidInputError("UNKNOWN_QUOTE", "no unresolved request with this quote id", {

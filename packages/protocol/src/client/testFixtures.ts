@@ -41,7 +41,9 @@ export type Misbehavior =
   | "wrongOutput"
   | "withholdReceipt"
   | "withholdEverywhere"
-  | "wrongRequestHash";
+  | "wrongRequestHash"
+  /** Streams some deltas, then drops the connection before the receipt event (receipt kept for GET). */
+  | "cutStream";
 
 export interface TestPayeeOptions {
   domain: Eip712Domain;
@@ -280,6 +282,11 @@ export async function startTestPayee(opts: TestPayeeOptions): Promise<TestPayee>
             res.write(
               `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: d }, finish_reason: null }] })}\n\n`,
             );
+          }
+          if (state.misbehave === "cutStream") {
+            // Let the deltas reach the client first, then drop the connection mid-stream.
+            setTimeout(() => res.destroy(), 50);
+            return;
           }
           res.write(
             `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta: {}, finish_reason: finish }] })}\n\n`,
