@@ -8,3 +8,4 @@ export * from "./records.js";
 export * from "./observe.js";
 export * from "./sse.js";
 export * from "./payer.js";
+export * from "./audit.js";

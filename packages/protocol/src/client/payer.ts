@@ -121,6 +121,11 @@ export interface Payer {
   approvedLastDay(): Promise<bigint>;
   /** Payees blocked after a receipt violation, with the violation code. */
   blockedPayees(): Promise<Record<string, string>>;
+  /**
+   * Blocks a payee as a receipt violation does (durable; every later quote from it is refused with
+   * `POLICY_PAYEE_BLOCKED`). Used by `auditClaims` for a claim above the receipts.
+   */
+  blockPayee(payee: string, code: string, details?: Record<string, string>): Promise<void>;
   /** Gives a suspended ticket up for good (its exposure stays counted as a possible loss). */
   abandonTicket(payee: string, ticketId: bigint): Promise<void>;
   /** The epoch vouchers are signed for; set it after a withdraw. */
@@ -879,6 +884,13 @@ export function createPayer(options: PayerOptions): Payer {
     async blockedPayees() {
       await load();
       return Object.fromEntries(blocked);
+    },
+
+    async blockPayee(payeeAddr, code, details) {
+      await load();
+      const p = normalizeAddress(payeeAddr);
+      blocked.set(p, code);
+      await storage.set(`blocked/${p}`, { ...details, code, at: now() });
     },
 
     async abandonTicket(payeeAddr, ticketId) {
