@@ -24,11 +24,11 @@ import {
 import {
   SseSplitter,
   createPayer,
-  memoryStorage,
   receiptRecordFromJson,
   type Payer as PersistentPayer,
   type PayerStorage,
 } from "@livepay/protocol/client";
+import { privateKeyToAccount } from "viem/accounts";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { parseSse } from "../runners/sse.js";
@@ -41,6 +41,7 @@ import type { ExecuteResult, JobExecutor, StreamSink } from "./executor.js";
 import type { Job } from "./jobs.js";
 import type { OrchestratorPool } from "./orchestratorPool.js";
 import { EstimateAccuracy } from "./persistentAccuracy.js";
+import { storePayerStorage } from "./persistentStorage.js";
 import { maxPriceFor, type Candidate } from "./selection.js";
 import type { PricedSession } from "./sessions.js";
 
@@ -143,7 +144,14 @@ export class PersistentGateway {
         broker: deps.broker,
         epoch: deps.epoch,
         policy: pc.policy,
-        storage: this.#storage(memoryStorage()),
+        // Durable, so a restart resumes the same tickets (and keeps receipts for audits); one
+        // namespace per chain, broker and gateway key so records never mix.
+        storage: this.#storage(
+          storePayerStorage(
+            deps.store,
+            `persistent.payer/${deps.chainId}/${deps.broker.toLowerCase()}/${privateKeyToAccount(deps.privateKey).address.toLowerCase()}/`,
+          ),
+        ),
         fetch: this.#observingFetch(),
       });
     }
