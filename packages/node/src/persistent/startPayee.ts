@@ -8,6 +8,7 @@ import type { Chain, PublicClient, Transport } from "viem";
 import { privateKeyToAddress } from "viem/accounts";
 import { LivepayError } from "@livepay/protocol";
 import type { Runner } from "../runners/runner.js";
+import type { Pipeline } from "../runners/types.js";
 import { PayeeBroker } from "./broker.js";
 import { Claimer, type ClaimReport } from "./claimer.js";
 import { PersistentPayee } from "./payee.js";
@@ -131,7 +132,7 @@ export async function startPersistentPayee(o: {
   rpcUrl: string;
   privateKey: Hex;
   runners: readonly Runner[];
-  price: (pipeline: "llm", modelId: string) => Rational | undefined;
+  price: (pipeline: Pipeline, modelId: string) => Rational | undefined;
   logger: Logger;
 }): Promise<PersistentPayeeHandle> {
   if (!o.config.broker) throw new PersistentConfigError("CONFIG_INVALID", "persistent.broker is required");
