@@ -24,6 +24,11 @@ import {
 } from "./upstream.js";
 
 /** Where a streamed answer goes: the client's socket (and a copy for idempotency). */
+
+/** Refreshes tried when an orchestrator's new params are already expired for this gateway. */
+const PARAMS_EXPIRED_RETRIES = 3;
+/** Wait before the 2nd and 3rd refresh (× the attempt): roughly an orchestrator's block poll. */
+const PARAMS_EXPIRED_RETRY_DELAY_MS = 400;
 export interface StreamSink {
   /** Sends the 200 and SSE headers: the first byte. */
   start(): void;
@@ -368,7 +373,9 @@ export class JobExecutor {
       ev,
       ...extra,
     });
-    for (let tries = 0; tries < 2; tries++) {
+    // One retry after a refresh the orchestrator asked for; fresh params that are already expired
+    // mean the orchestrator has not seen the latest L1 block yet, so those get two more tries, later.
+    for (let tries = 0; tries < 1 + PARAMS_EXPIRED_RETRIES; tries++) {
       if (s.price.gt(maxPrice)) return fail(`${s.uri} raised its price to ${s.price.toFixed(6)}`);
       // Staged for the job's maximum units: the runner estimate for every pipeline but embeddings, and
       // what a livepay orchestrator holds against the balance before it runs the job.
@@ -377,8 +384,9 @@ export class JobExecutor {
       try {
         p = await payer.prepare(s, fee);
       } catch (e) {
-        if (e instanceof SessionRefreshNeeded && tries === 0) {
+        if (e instanceof SessionRefreshNeeded && tries < PARAMS_EXPIRED_RETRIES) {
           try {
+            if (tries > 0) await new Promise((r) => setTimeout(r, PARAMS_EXPIRED_RETRY_DELAY_MS * tries));
             s = await sessions.refresh(s, (e.details?.reason as "params_expired") ?? "params_expired");
             continue;
           } catch (re) {
