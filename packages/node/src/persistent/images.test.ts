@@ -1,8 +1,5 @@
 // Text-to-image paid with persistent tickets on a real devnet (anvil) and a real orchestrator: the
 // `openai` package's images.generate through the SDK's fetch, one voucher per image request.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   LIVEPAY_PAYER_HEADER,
   LIVEPAY_VOUCHER_HEADER,
@@ -15,38 +12,24 @@ import {
 import { createPayer, type Payer } from "@livepay/protocol/client";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevnet, type Devnet } from "../chain/devnet.js";
-import { startOrchestrator, type OrchestratorHandle } from "../orchestrator/startOrchestrator.js";
-import { PersistentTicketBrokerAbi } from "@livepay/contracts";
-import { createPublicClient, createWalletClient, http, type Address, type PublicClient } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import type { Address } from "viem";
+import type { OrchestratorHandle } from "../orchestrator/startOrchestrator.js";
+import { startPersistentNet, type PersistentNet } from "./testing/persistentNet.js";
 
 const ETH = 10n ** 18n;
 const PRICE = 3_001n; // wei per pixel
 const MODEL = "synthetic-image";
 
-let dir: string;
-let devnet: Devnet;
+let net: PersistentNet;
 let orch: OrchestratorHandle;
-let client: PublicClient;
 let broker: Address;
 let chainId: number;
-const account = (name: string) => devnet.manifest.accounts.find((a) => a.name === name)!;
+const account = (name: string) => net.account(name);
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "livepay-persistent-images-"));
-  devnet = await startDevnet({ orchestrators: 1, gateways: 1, blockTimeMs: 0 });
-  broker = devnet.manifest.contracts.persistentTicketBroker!;
-  chainId = devnet.manifest.chainId;
-  client = createPublicClient({ transport: http(devnet.manifest.rpcUrl, { retryCount: 0 }) });
-  orch = await startOrchestrator({
-    privateKey: account("orchestrator-1").privateKey!,
-    chain: { manifest: devnet.manifest, pollIntervalMs: 100 },
-    store: { path: join(dir, "orchestrator.db") },
-    grpcPort: 0,
-    httpPort: 0,
-    logLevel: "silent",
-    redemption: { enabled: false },
+  net = await startPersistentNet({
+    name: "persistent-images",
+    gateways: 1,
     models: [
       {
         pipeline: "text-to-image",
@@ -56,29 +39,19 @@ beforeAll(async () => {
         capacity: 4,
       },
     ],
-    persistent: { enabled: true, store: join(dir, "persistent.db"), claimPollMs: 0 },
   });
+  ({ orch, broker, chainId } = net);
   // Fund the payer: deposit and reserve well above the largest image request.
-  const key = account("gateway-1").privateKey! as Hex;
-  const wallet = createWalletClient({
-    account: privateKeyToAccount(key),
-    transport: http(devnet.manifest.rpcUrl, { retryCount: 0 }),
-    chain: client.chain,
-  });
-  const hash = await wallet.writeContract({
-    address: broker,
-    abi: PersistentTicketBrokerAbi,
-    functionName: "fundDepositAndReserve",
-    args: [ETH / 10n, ETH],
-    value: ETH / 10n + ETH,
-  } as never);
-  expect((await client.waitForTransactionReceipt({ hash, pollingInterval: 50 })).status).toBe("success");
+  await net.send(
+    account("gateway-1").privateKey!,
+    "fundDepositAndReserve",
+    [ETH / 10n, ETH],
+    ETH / 10n + ETH,
+  );
 }, 60_000);
 
 afterAll(async () => {
-  await orch?.stop();
-  await devnet?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await net?.stop();
 });
 
 /** PNG width and height from the IHDR chunk. */

@@ -1,9 +1,6 @@
 // A dishonest payee claims beyond its receipts on a real devnet (anvil) against a real orchestrator
 // with `persistent` enabled: the payer SDK's `auditClaims` detects it from the receipt chain, the
 // loss stays within the README bound (one request's maxCharge per ticket), and the payee is blocked.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { PersistentTicketBrokerAbi } from "@livepay/contracts";
 import { toCompactSignature, type Hex, type PrivateKey } from "@livepay/protocol";
 import {
@@ -17,11 +14,10 @@ import {
   type PayerStorage,
 } from "@livepay/protocol/client";
 import OpenAI from "openai";
-import { createPublicClient, createWalletClient, http, type Address, type PublicClient } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import type { Address, PublicClient } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevnet, type Devnet } from "../chain/devnet.js";
-import { startOrchestrator, type OrchestratorHandle } from "../orchestrator/startOrchestrator.js";
+import type { OrchestratorHandle } from "../orchestrator/startOrchestrator.js";
+import { startPersistentNet, type PersistentNet } from "./testing/persistentNet.js";
 
 const ETH = 10n ** 18n;
 const PRICE = 1_000_000_007n; // wei per token
@@ -29,46 +25,19 @@ const MODEL = "synthetic-llm";
 const DEPOSIT = ETH / 10n;
 const RESERVE = ETH;
 
-let dir: string;
-let devnet: Devnet;
+let net: PersistentNet;
 let orch: OrchestratorHandle;
 let client: PublicClient;
 let broker: Address;
 let chainId: number;
-const account = (name: string) => devnet.manifest.accounts.find((a) => a.name === name)!;
-
-async function send(key: string, functionName: string, args: unknown[], value = 0n): Promise<void> {
-  const wallet = createWalletClient({
-    account: privateKeyToAccount(key as Hex),
-    transport: http(devnet.manifest.rpcUrl, { retryCount: 0 }),
-    chain: client.chain,
-  });
-  const hash = await wallet.writeContract({
-    address: broker,
-    abi: PersistentTicketBrokerAbi,
-    functionName,
-    args,
-    value,
-  } as never);
-  const r = await client.waitForTransactionReceipt({ hash, pollingInterval: 50 });
-  expect(r.status).toBe("success");
-}
+const account = (name: string) => net.account(name);
+const send = (key: string, functionName: string, args: unknown[], value = 0n) =>
+  net.send(key, functionName, args, value);
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "livepay-overclaim-"));
-  devnet = await startDevnet({ orchestrators: 1, gateways: 2, blockTimeMs: 0 });
-  broker = devnet.manifest.contracts.persistentTicketBroker!;
-  expect(broker).toBeDefined();
-  chainId = devnet.manifest.chainId;
-  client = createPublicClient({ transport: http(devnet.manifest.rpcUrl, { retryCount: 0 }) });
-  orch = await startOrchestrator({
-    privateKey: account("orchestrator-1").privateKey!,
-    chain: { manifest: devnet.manifest, pollIntervalMs: 100 },
-    store: { path: join(dir, "orchestrator.db") },
-    grpcPort: 0,
-    httpPort: 0,
-    logLevel: "silent",
-    redemption: { enabled: false },
+  net = await startPersistentNet({
+    name: "overclaim",
+    gateways: 2,
     models: [
       {
         pipeline: "llm",
@@ -78,14 +47,12 @@ beforeAll(async () => {
         capacity: 4,
       },
     ],
-    persistent: { enabled: true, store: join(dir, "persistent.db"), claimPollMs: 0 },
   });
+  ({ orch, client, broker, chainId } = net);
 }, 60_000);
 
 afterAll(async () => {
-  await orch?.stop();
-  await devnet?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await net?.stop();
 });
 
 /** A funded payer with its own storage (the test reads the vouchers it signed from there). */

@@ -1,12 +1,10 @@
 // Persistent tickets end to end on a real devnet (anvil) and a real orchestrator with `persistent`
 // enabled, paid by the SDK's fetch through the `openai` package.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PersistentTicketBrokerAbi } from "@livepay/contracts";
 import {
   LIVEPAY_PAYER_HEADER,
   LIVEPAY_VOUCHER_HEADER,
@@ -20,10 +18,10 @@ import {
 } from "@livepay/protocol";
 import { createPayer, memoryStorage, type Payer } from "@livepay/protocol/client";
 import OpenAI from "openai";
-import { createPublicClient, createWalletClient, http, type Address, type PublicClient } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import type { Address, PublicClient } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevnet, type Devnet } from "../chain/devnet.js";
+import type { Devnet } from "../chain/devnet.js";
+import { startPersistentNet, type PersistentNet } from "./testing/persistentNet.js";
 import { startOrchestrator, type OrchestratorHandle } from "../orchestrator/startOrchestrator.js";
 import { ticketCommand } from "../cli/commands/ticket.js";
 
@@ -33,52 +31,21 @@ const MODEL = "synthetic-llm";
 const DEPOSIT = ETH / 10n;
 const RESERVE = ETH;
 
+let net: PersistentNet;
 let dir: string;
 let devnet: Devnet;
 let orch: OrchestratorHandle;
 let client: PublicClient;
 let broker: Address;
 let chainId: number;
-const account = (name: string) => devnet.manifest.accounts.find((a) => a.name === name)!;
-
-async function send(
-  key: string | PrivateKey,
-  functionName: string,
-  args: unknown[],
-  value = 0n,
-): Promise<bigint> {
-  const wallet = createWalletClient({
-    account: privateKeyToAccount(key as Hex),
-    transport: http(devnet.manifest.rpcUrl, { retryCount: 0 }),
-    chain: client.chain,
-  });
-  const hash = await wallet.writeContract({
-    address: broker,
-    abi: PersistentTicketBrokerAbi,
-    functionName,
-    args,
-    value,
-  } as never);
-  const r = await client.waitForTransactionReceipt({ hash, pollingInterval: 50 });
-  expect(r.status).toBe("success");
-  return r.gasUsed * r.effectiveGasPrice;
-}
+const account = (name: string) => net.account(name);
+const send = (key: string | PrivateKey, functionName: string, args: unknown[], value = 0n) =>
+  net.send(key, functionName, args, value);
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "livepay-persistent-"));
-  devnet = await startDevnet({ orchestrators: 1, gateways: 5, blockTimeMs: 0 });
-  broker = devnet.manifest.contracts.persistentTicketBroker!;
-  expect(broker).toBeDefined();
-  chainId = devnet.manifest.chainId;
-  client = createPublicClient({ transport: http(devnet.manifest.rpcUrl, { retryCount: 0 }) });
-  orch = await startOrchestrator({
-    privateKey: account("orchestrator-1").privateKey!,
-    chain: { manifest: devnet.manifest, pollIntervalMs: 100 },
-    store: { path: join(dir, "orchestrator.db") },
-    grpcPort: 0,
-    httpPort: 0,
-    logLevel: "silent",
-    redemption: { enabled: false },
+  net = await startPersistentNet({
+    name: "persistent",
+    gateways: 5,
     models: [
       {
         pipeline: "llm",
@@ -88,14 +55,12 @@ beforeAll(async () => {
         capacity: 16,
       },
     ],
-    persistent: { enabled: true, store: join(dir, "persistent.db"), claimPollMs: 0 },
   });
+  ({ dir, devnet, orch, client, broker, chainId } = net);
 }, 60_000);
 
 afterAll(async () => {
-  await orch?.stop();
-  await devnet?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await net?.stop();
 });
 
 function openaiFor(payer: Payer): OpenAI {
