@@ -41,3 +41,48 @@ export function printTable(title: string, rows: (string | number)[][], header: s
     if (k === 0) console.log("  " + widths.map((w) => "-".repeat(w)).join("  "));
   }
 }
+
+/** A timed interval [start, end] on the `performance.now()` clock (ms). */
+export type Span = readonly [number, number];
+
+/** GC pauses seen by a `PerformanceObserver` ('gc' entries), as spans on the `performance.now()` clock. */
+export interface GcWatch {
+  /** Every pause so far, sorted by start; waits a tick so entries buffered during sync loops arrive. */
+  pauses(): Promise<Span[]>;
+  stop(): void;
+}
+
+/**
+ * Starts recording GC pauses, to tell samples that overlapped a pause from those that did not.
+ * @example const gc = watchGc(); run(); const hit = overlapsAny(await gc.pauses(), [t0, t1]); gc.stop()
+ */
+export function watchGc(): GcWatch {
+  const seen: Span[] = [];
+  const take = (list: PerformanceEntryList) => {
+    for (const e of list) seen.push([e.startTime, e.startTime + e.duration]);
+  };
+  const obs = new PerformanceObserver((l) => take(l.getEntries()));
+  obs.observe({ entryTypes: ["gc"] });
+  return {
+    async pauses() {
+      await new Promise((r) => setTimeout(r, 20));
+      take(obs.takeRecords());
+      return [...seen].sort((a, b) => a[0] - b[0]);
+    },
+    stop: () => obs.disconnect(),
+  };
+}
+
+/** Whether `s` overlaps any of the sorted, non-nested `pauses` (binary search on their starts). */
+export function overlapsAny(pauses: readonly Span[], s: Span): boolean {
+  let lo = 0;
+  let hi = pauses.length;
+  // First pause starting at or after s's end; only pauses before it can overlap.
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (pauses[mid]![0] < s[1]) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo - 1; i >= 0 && i >= lo - 4; i--) if (pauses[i]![1] > s[0]) return true;
+  return false;
+}

@@ -1,5 +1,14 @@
 // Estimate accuracy as reputation: how close an orchestrator's quoted estimate (estUnits) is to what
-// its receipts then charge (units), per orchestrator, as an exponential moving average.
+// its receipts then charge (units), per orchestrator and pipeline, as an exponential moving average.
+
+/**
+ * The subject figures are kept for: one orchestrator's estimates for one pipeline (an LLM's token
+ * estimates say nothing about its image estimates, which are exact by construction).
+ * @example accuracy.observe(accuracySubject(uri, "llm"), units, estUnits)
+ */
+export function accuracySubject(orchestrator: string, pipeline: string): string {
+  return `${pipeline} ${orchestrator}`;
+}
 
 /** One orchestrator's accuracy figures. */
 export interface AccuracyFigure {
@@ -12,7 +21,7 @@ export interface AccuracyFigure {
 }
 
 /**
- * Per-orchestrator moving average of actual / estimated units:
+ * Per-subject (`accuracySubject`: orchestrator and pipeline) moving average of actual / estimated units:
  *
  *   r_i = units_i / estUnits_i            (one receipt; estUnits 0 counts as exact when units is 0)
  *   ratio ← ratio + alpha × (r_i − ratio) (the first sample sets ratio = r_i)

@@ -195,7 +195,7 @@ describe("gateway-funded persistent tickets", () => {
     const { key } = await funded.store.apiKeys.create("acc", ETH / 100n);
     const openai = new OpenAI({ apiKey: key, baseURL: `${funded.url}/v1`, maxRetries: 0 });
     const uri = [...funded.persistent!.receipts.values()][0]!.orchestrator;
-    const before = funded.persistent!.accuracy.figure(uri)!;
+    const before = funded.persistent!.accuracyOf(uri, "llm")!;
     expect(before.samples).toBeGreaterThanOrEqual(2);
     // A stop sequence ends the answer early: actual well under the estimate.
     await openai.chat.completions.create({
@@ -205,7 +205,7 @@ describe("gateway-funded persistent tickets", () => {
       stop: ["e"],
     });
     const last = [...funded.persistent!.receipts.values()].at(-1)!;
-    const after = funded.persistent!.accuracy.figure(last.orchestrator)!;
+    const after = funded.persistent!.accuracyOf(last.orchestrator, "llm")!;
     expect(after.samples).toBe(before.samples + 1);
     const r = Number((last.units * 1_000_000n) / last.estUnits!) / 1e6;
     expect(after.ratio).toBeCloseTo(before.ratio + 0.2 * (r - before.ratio), 9);

@@ -1,9 +1,12 @@
 // Persistent tickets through the gateway (DESIGN.md § Persistent tickets, client/PROTOCOL.md):
 // "gateway" mode pays orchestrators with the gateway's own key (API keys hold credit as before) and
-// "relay" mode forwards a self-custody client's quotes, vouchers and receipts untouched.
+// "relay" mode forwards a self-custody client's quotes, vouchers and receipts untouched. Every paid
+// OpenAI route the orchestrator's payee serves goes through one flow; `PERSISTENT_ROUTES` says what
+// differs per route (body kind, the body the gateway's payer sends, the answer it returns).
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import {
+  InvalidInputError,
   LIVEPAY_PAYEE_HEADER,
   LIVEPAY_PAYER_HEADER,
   LIVEPAY_RECEIPT_HEADER,
@@ -13,6 +16,8 @@ import {
   Rational,
   decodeReceiptHeader,
   decodeVoucherHeader,
+  imageCount,
+  imageSize,
   isPaymentRequiredJson,
   paymentRequiredFromJson,
   parseReceiptEventData,
@@ -32,25 +37,116 @@ import { privateKeyToAccount } from "viem/accounts";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { parseSse } from "../runners/sse.js";
+import type { Pipeline } from "../runners/types.js";
 import type { ApiKey } from "../store/apiKeys.js";
 import { isStoreError } from "../store/errors.js";
 import type { Store } from "../store/openStore.js";
 import type { GatewayConfig } from "./config.js";
-import { GatewayError } from "./errors.js";
+import { GatewayError, invalidRequest } from "./errors.js";
 import type { ExecuteResult, JobExecutor, StreamSink } from "./executor.js";
-import type { Job } from "./jobs.js";
+import type { ClientResult, Job, UpstreamBody } from "./jobs.js";
 import type { OrchestratorPool } from "./orchestratorPool.js";
-import { EstimateAccuracy } from "./persistentAccuracy.js";
-import { storePayerStorage } from "./persistentStorage.js";
+import { EstimateAccuracy, accuracySubject, type AccuracyFigure } from "./persistentAccuracy.js";
+import { gatewayPayerNamespace, storePayerStorage } from "./persistentStorage.js";
 import { maxPriceFor, type Candidate } from "./selection.js";
 import type { PricedSession } from "./sessions.js";
 
-const ROUTE = "/v1/chat/completions";
 const ZERO_QUOTE = `0x${"0".repeat(64)}` as Hex;
 const SUPPORT_TTL_MS = 60_000;
 const RESPONSE_LIMIT = 64 << 20;
 const MAX_REMEMBERED = 10_000;
 const CLIENT_ERROR_CODES = new Set(["bad_request", "invalid_request", "invalid_request_error"]);
+
+/**
+ * What differs between the paid OpenAI routes on the persistent path. The gateway POSTs to the same
+ * path on the orchestrator's payee (`packages/node/src/persistent/routes.ts`).
+ */
+export interface PersistentRoute {
+  /** The pipeline (the quote's `capability`; the SDK checks it against the path). */
+  pipeline: Pipeline;
+  /**
+   * "json": sent as the parsed body re-serialized (a JSON quote hashes its canonical form, so that is
+   * exact); "multipart": the client's bytes and Content-Type untouched (the quote hashes raw bytes).
+   */
+  body: "json" | "multipart";
+  /** Only paid with persistent tickets (no Livepeer-ticket path on this gateway). */
+  persistentOnly?: boolean;
+  /** Gateway mode, JSON routes: the body the gateway's payer sends (default: the client's, `model` set). */
+  gatewayJson?(job: Job, model: string): Promise<UpstreamBody>;
+  /** Gateway mode: the client's answer from the payee's 200 (default: its bytes and Content-Type as they are). */
+  answer?(body: Buffer, job: Job, model: string): ClientResult;
+}
+
+/**
+ * The routes paid with persistent tickets, one table for both modes. Chat keeps the gateway's own
+ * request shaping (explicit `max_tokens`) and answer (its `model`, usage); the others pass through.
+ */
+export const PERSISTENT_ROUTES: Readonly<Record<string, PersistentRoute>> = {
+  "/v1/chat/completions": {
+    pipeline: "llm",
+    body: "json",
+    gatewayJson: (job, model) => job.upstream(model),
+    answer: (body, job, model) => job.finish(body, model),
+  },
+  "/v1/images/generations": { pipeline: "text-to-image", body: "json" },
+  "/v1/images/edits": { pipeline: "image-to-image", body: "multipart", persistentOnly: true },
+  "/v1/audio/transcriptions": { pipeline: "audio-to-text", body: "multipart" },
+  "/v1/audio/speech": { pipeline: "text-to-speech", body: "json" },
+};
+
+/**
+ * Multipart routes the gateway serves only with persistent tickets, with the job each builds (the
+ * server registers them next to `FORM_ROUTES`).
+ */
+export const PERSISTENT_FORM_ROUTES: Readonly<
+  Record<string, (route: string, form: FormData) => Promise<Job>>
+> = {
+  "/v1/images/edits": imageEditJob,
+};
+
+/**
+ * OpenAI `POST /v1/images/edits` (multipart: `image` or `image[]` file, `prompt`, optional `model`,
+ * `n`, `size`, `response_format`), checked enough to refuse a bad request before anything is quoted;
+ * the payee parses it again from the very bytes the client sent.
+ * @example const job = await imageEditJob("/v1/images/edits", form)
+ */
+export async function imageEditJob(route: string, form: FormData): Promise<Job> {
+  const image = form.get("image") ?? form.get("image[]");
+  if (image === null || typeof image === "string" || image.size === 0)
+    throw invalidRequest('image is required (multipart file field "image")');
+  const prompt = form.get("prompt");
+  if (typeof prompt !== "string" || prompt.trim() === "") throw invalidRequest("prompt is required");
+  const model = form.get("model");
+  if (model !== null && typeof model !== "string") throw invalidRequest("model must be a string");
+  const format = form.get("response_format");
+  if (format !== null && format !== "url" && format !== "b64_json")
+    throw invalidRequest('response_format must be "url" or "b64_json"');
+  const size = form.get("size");
+  const n = form.get("n");
+  let pixels: bigint;
+  try {
+    // The protocol's own readers (the payee bounds its quote with them): WIDTHxHEIGHT, n ≥ 1.
+    const { width, height } = imageSize(typeof size === "string" ? { size } : {});
+    pixels = width * height * imageCount(typeof n === "string" ? { n: Number(n) } : {});
+  } catch (e) {
+    if (e instanceof InvalidInputError) throw invalidRequest(e.message);
+    throw e;
+  }
+  const unpaid = (): never => {
+    throw invalidRequest(`${route} is paid with persistent tickets only`);
+  };
+  return {
+    pipeline: "image-to-image",
+    model: model === null || model === "" ? undefined : model,
+    units: { estimate: pixels, maximum: pixels },
+    stream: false,
+    includeUsage: false,
+    api: "openai",
+    fingerprint: "", // persistent requests are identified by their quote ids, not Idempotency-Key
+    upstream: async () => unpaid(),
+    finish: () => unpaid(),
+  };
+}
 
 export interface PersistentGatewayDeps {
   config: GatewayConfig;
@@ -80,6 +176,7 @@ interface FundedContext {
 export interface SeenReceipt {
   quoteId: Hex;
   orchestrator: string;
+  pipeline: Pipeline;
   units: bigint;
   charge: bigint;
   estUnits: bigint | undefined;
@@ -105,7 +202,7 @@ function errorCode(text: string): string | undefined {
 }
 
 /**
- * Persistent tickets on the gateway's `/v1/chat/completions`:
+ * Persistent tickets on the gateway's paid OpenAI routes (`PERSISTENT_ROUTES`):
  *
  * - **gateway** mode: the gateway's key is the payer (`createPayer` with a spending policy from the
  *   config); the payer's 402 handling is observed to reserve the API key's credit for the quote's
@@ -113,11 +210,13 @@ function errorCode(text: string): string | undefined {
  *   (plus the fee) is committed, the rest refunded; the usage record's `requestId` is the quote id.
  * - **relay** mode (requests carrying `Livepay-Payer`): picks the orchestrator (the `Livepay-Payee`
  *   asked for, else the best ranked, failing over before any voucher), forwards the client's headers
- *   and body, and returns the orchestrator's 402 / receipt untouched; bills the key only the fee.
+ *   and body (multipart byte for byte), and returns the orchestrator's 402 / receipt / answer
+ *   untouched (binary audio included); bills the key only the fee.
  *
- * Receipt units / quote estUnits feed `accuracy`, which weighs in persistent selection.
+ * Receipt units / quote estUnits feed `accuracy` per (orchestrator, pipeline), which weighs in
+ * persistent selection.
  *
- * @example const p = new PersistentGateway(deps); if (p.accepts(route, req)) return p.serve(req, reply, key, job, sink, signal)
+ * @example const p = new PersistentGateway(deps); if (p.accepts(route, req)) return p.serve(route, req, reply, key, job, sink, signal)
  */
 export class PersistentGateway {
   readonly accuracy: EstimateAccuracy;
@@ -128,6 +227,8 @@ export class PersistentGateway {
   readonly #d: PersistentGatewayDeps;
   readonly #als = new AsyncLocalStorage<FundedContext>();
   readonly #support = new Map<string, { ok: boolean; at: number }>();
+  /** Per (orchestrator base URL, route): whether its payee serves the route (a 404 says no). */
+  readonly #routeSupport = new Map<string, { ok: boolean; at: number }>();
   /** Relay: quote id → (orchestrator, estimate), for GET /receipts and accuracy. */
   readonly #quotes = new Map<Hex, { uri: string; httpBase: string; estUnits: bigint }>();
   /** Gateway mode: verified receipts by quote id, written by the payer's storage. */
@@ -149,7 +250,7 @@ export class PersistentGateway {
         storage: this.#storage(
           storePayerStorage(
             deps.store,
-            `persistent.payer/${deps.chainId}/${deps.broker.toLowerCase()}/${privateKeyToAccount(deps.privateKey).address.toLowerCase()}/`,
+            gatewayPayerNamespace(deps.chainId, deps.broker, privateKeyToAccount(deps.privateKey).address),
           ),
         ),
         fetch: this.#observingFetch(),
@@ -159,7 +260,7 @@ export class PersistentGateway {
 
   /** Whether a request goes the persistent way. @example p.accepts("/v1/chat/completions", req) */
   accepts(route: string, req: FastifyRequest): boolean {
-    if (route !== ROUTE) return false;
+    if (!Object.prototype.hasOwnProperty.call(PERSISTENT_ROUTES, route)) return false;
     const mode = this.#d.config.persistent.mode;
     if (mode === "gateway") return true;
     return mode === "relay" && header(req, LIVEPAY_PAYER_HEADER) !== undefined;
@@ -192,6 +293,7 @@ export class PersistentGateway {
    * (gateway mode) or relayed on `reply` (relay mode, which then returns undefined).
    */
   async serve(
+    route: string,
     req: FastifyRequest,
     reply: FastifyReply,
     key: ApiKey,
@@ -199,44 +301,54 @@ export class PersistentGateway {
     sink: StreamSink | undefined,
     signal: AbortSignal,
   ): Promise<ExecuteResult | undefined> {
-    if (this.#d.config.persistent.mode === "gateway") return this.#funded(key, job, sink, signal);
-    await this.#relay(req, reply, key, job, signal);
+    const r = PERSISTENT_ROUTES[route];
+    if (r === undefined) throw new GatewayError("internal_error", `${route} is not a persistent route`);
+    if (this.#d.config.persistent.mode === "gateway")
+      return this.#funded(route, r, req, key, job, sink, signal);
+    await this.#relay(route, r, req, reply, key, job, signal);
     return undefined;
   }
 
-  /** Whether an orchestrator serves persistent tickets: its GET /receipts route answers livepay's 404. */
-  async supports(httpBase: string): Promise<boolean> {
-    const c = this.#support.get(httpBase);
-    if (c && (c.ok || Date.now() - c.at < SUPPORT_TTL_MS)) return c.ok;
-    let ok = false;
-    try {
-      const res = await fetch(`${httpBase}/receipts/${ZERO_QUOTE}`, {
-        headers: { [LIVEPAY_PAYER_HEADER]: `0x${"0".repeat(40)}` },
-        signal: AbortSignal.timeout(this.#d.config.discovery.timeoutMs),
-      });
-      ok = res.status === 404 && errorCode(await res.text()) === "receipt_not_found";
-    } catch {
-      ok = false;
-    }
-    this.#support.set(httpBase, { ok, at: Date.now() });
-    return ok;
+  /** The estimate-accuracy figures of an orchestrator for one pipeline. @example p.accuracyOf(uri, "llm")?.ratio */
+  accuracyOf(orchestrator: string, pipeline: Pipeline): AccuracyFigure | undefined {
+    return this.accuracy.figure(accuracySubject(orchestrator, pipeline));
   }
 
-  async #candidates(job: Job, model: string): Promise<Candidate<PricedSession>[]> {
+  /**
+   * Whether an orchestrator serves persistent tickets: its GET /receipts route answers livepay's 404;
+   * with `route`, also whether its payee serves that route (a POST without a payer is refused, not
+   * 404'd). Positive answers are kept, negative ones for a minute.
+   */
+  async supports(httpBase: string, route?: string): Promise<boolean> {
+    const timeout = this.#d.config.discovery.timeoutMs;
+    const ok = await cached(this.#support, httpBase, async () => {
+      const res = await fetch(`${httpBase}/receipts/${ZERO_QUOTE}`, {
+        headers: { [LIVEPAY_PAYER_HEADER]: `0x${"0".repeat(40)}` },
+        signal: AbortSignal.timeout(timeout),
+      });
+      return res.status === 404 && errorCode(await res.text()) === "receipt_not_found";
+    });
+    if (!ok || route === undefined) return ok;
+    return cached(this.#routeSupport, `${httpBase} ${route}`, async () => {
+      // No payer header and no body: a livepay payee refuses before parsing or quoting anything.
+      const res = await fetch(`${httpBase}${route}`, {
+        method: "POST",
+        signal: AbortSignal.timeout(timeout),
+      });
+      await res.body?.cancel().catch(() => undefined);
+      return res.status !== 404 && res.status !== 405;
+    });
+  }
+
+  /** Ranked candidates (accuracy for this pipeline included) whose payee serves `route`; maybe none. */
+  async #candidates(job: Job, model: string, route: string): Promise<Candidate<PricedSession>[]> {
     const pc = this.#d.config.persistent;
     const ranked = await this.#d.executor.candidates(job, model, {
-      score: (uri) => this.accuracy.score(uri),
+      score: (uri) => this.accuracy.score(accuracySubject(uri, job.pipeline)),
       weight: pc.accuracyWeight,
     });
-    const flags = await Promise.all(ranked.map((c) => this.supports(c.value.httpBase)));
-    const out = ranked.filter((_, i) => flags[i]);
-    if (out.length === 0) {
-      throw new GatewayError(
-        "no_orchestrator",
-        `no orchestrator offering ${job.pipeline} model "${model}" accepts persistent tickets`,
-      );
-    }
-    return out;
+    const flags = await Promise.all(ranked.map((c) => this.supports(c.value.httpBase, route)));
+    return ranked.filter((_, i) => flags[i]);
   }
 
   /** Wraps the payer's storage: verified receipts are noted by quote id as they are written. */
@@ -327,8 +439,15 @@ export class PersistentGateway {
     }
   }
 
-  /** Gateway mode: the gateway's key pays; the API key is charged the receipt's charge + the fee. */
+  /**
+   * Gateway mode: the gateway's key pays; the API key is charged the receipt's charge + the fee.
+   * When no orchestrator serves the route with persistent tickets, a route that also has a
+   * Livepeer-ticket path is served that way (as with persistent mode off).
+   */
   async #funded(
+    route: string,
+    r: PersistentRoute,
+    req: FastifyRequest,
     key: ApiKey,
     job: Job,
     sink: StreamSink | undefined,
@@ -339,12 +458,23 @@ export class PersistentGateway {
       throw new GatewayError("insufficient_credit", "this API key has no credit left", { availableWei: "0" });
     }
     const model = this.#d.executor.resolveModel(job);
-    const ranked = await this.#candidates(job, model);
-    const up = await job.upstream(model);
+    const ranked = await this.#candidates(job, model, route);
+    if (ranked.length === 0) {
+      if (r.persistentOnly) throw noPersistentOrchestrator(job, model, route);
+      log.info(
+        { route, pipeline: job.pipeline, model },
+        "no persistent-ticket orchestrator: Livepeer tickets",
+      );
+      return this.#d.executor.execute(job, key, sink, signal);
+    }
+    const up = await this.#gatewayBody(r, req, job, model);
     const fee = config.persistent.feeWei;
     let lastReason = "no attempt";
+    let tried = 0;
+    let unserved = 0;
     for (const c of ranked.slice(0, 1 + config.selection.maxFailovers)) {
       if (signal.aborted) break;
+      tried++;
       const ctx: FundedContext = { key, job, model, voucherSent: false };
       const release = async () => {
         if (ctx.reservation) await store.reservations.release(ctx.reservation.id);
@@ -354,11 +484,11 @@ export class PersistentGateway {
       let res: Response;
       try {
         res = await this.#als.run(ctx, () =>
-          this.payer!.fetch(c.value.httpBase + ROUTE, {
+          this.payer!.fetch(c.value.httpBase + route, {
             method: "POST",
             headers: {
               "content-type": up.contentType,
-              accept: job.stream ? "text/event-stream" : "application/json",
+              accept: job.stream ? "text/event-stream" : (header(req, "accept") ?? "application/json"),
             },
             body: new Uint8Array(up.body),
             signal,
@@ -392,13 +522,19 @@ export class PersistentGateway {
           );
         }
         lastReason = `${c.uri} answered ${res.status}: ${errorMessage(text) ?? text.slice(0, 200)}`;
+        if (res.status === 404 && !ctx.voucherSent) {
+          // Its payee does not serve this route (yet): not a failure of the orchestrator.
+          this.#routeSupport.set(`${c.value.httpBase} ${route}`, { ok: false, at: Date.now() });
+          unserved++;
+          continue;
+        }
         pool.markFailure(c.uri, lastReason);
         continue;
       }
       const latency = Date.now() - t0;
       let out: ExecuteResult;
       let status = "ok";
-      let deliveredUnits = 0n;
+      let deliveredUnits: bigint | undefined = 0n;
       if (job.stream) {
         const s = await this.#relayFundedStream(res, job, model, sink!, () =>
           ctx.quote ? this.#verified.get(ctx.quote.quoteId) : undefined,
@@ -411,9 +547,12 @@ export class PersistentGateway {
         try {
           body = Buffer.from(await res.arrayBuffer());
           if (body.length > RESPONSE_LIMIT) throw new Error("answer too large");
-          const r = job.finish(body, model);
-          deliveredUnits = r.units;
-          out = { kind: "buffered", status: 200, contentType: r.contentType, body: r.body };
+          const a = r.answer
+            ? r.answer(body, job, model)
+            : // Images, transcripts, audio: the payee's answer is the OpenAI answer, bytes untouched.
+              { units: undefined, contentType: res.headers.get("content-type") ?? "application/json", body };
+          deliveredUnits = a.units;
+          out = { kind: "buffered", status: 200, contentType: a.contentType, body: a.body };
         } catch (e) {
           // The receipt (if any) was recorded by the payer; charge it, but the client got nothing usable.
           lastReason = `${c.uri} answered badly: ${(e as Error).message}`;
@@ -431,7 +570,7 @@ export class PersistentGateway {
       const receipt = this.#verified.get(quote.quoteId);
       // No verified receipt: the payer assumes maxCharge spent (DESIGN), and so does the key's bill.
       const charge = receipt ? receipt.charge : quote.maxCharge;
-      const units = receipt ? receipt.units : deliveredUnits;
+      const units = receipt ? receipt.units : (deliveredUnits ?? quote.maxUnits);
       const feeWei = charge + fee;
       await store.reservations.commit(ctx.reservation.id, feeWei);
       await store.usage.record({
@@ -447,10 +586,11 @@ export class PersistentGateway {
         status: receipt ? status : "receipt_missing",
       });
       if (receipt) {
-        this.accuracy.observe(c.uri, receipt.units, quote.estUnits);
+        this.accuracy.observe(accuracySubject(c.uri, job.pipeline), receipt.units, quote.estUnits);
         remember(this.receipts, quote.quoteId, {
           quoteId: quote.quoteId,
           orchestrator: c.uri,
+          pipeline: job.pipeline,
           units: receipt.units,
           charge: receipt.charge,
           estUnits: quote.estUnits,
@@ -462,6 +602,7 @@ export class PersistentGateway {
           key: key.id,
           quoteId: quote.quoteId,
           orchestrator: c.uri,
+          route,
           units: String(units),
           feeWei: String(feeWei),
         },
@@ -470,7 +611,21 @@ export class PersistentGateway {
       if (out.kind === "streamed") sink!.end();
       return out;
     }
+    if (tried > 0 && unserved === tried) throw noPersistentOrchestrator(job, model, route);
     throw new GatewayError("upstream_error", `every orchestrator failed; last: ${lastReason}`);
+  }
+
+  /** Gateway mode: the body the gateway's payer sends (multipart: the client's bytes, untouched). */
+  async #gatewayBody(
+    r: PersistentRoute,
+    req: FastifyRequest,
+    job: Job,
+    model: string,
+  ): Promise<UpstreamBody> {
+    if (r.body === "multipart") return clientBody(r, req);
+    if (r.gatewayJson) return r.gatewayJson(job, model);
+    const body = Buffer.from(JSON.stringify({ ...(req.body as Record<string, unknown>), model }));
+    return { contentType: "application/json", body };
   }
 
   /** Relays the payer's verified SSE stream (receipt event already removed) to the client. */
@@ -550,6 +705,8 @@ export class PersistentGateway {
 
   /** Relay mode: forwards the client's own payment headers; quotes and receipts come back untouched. */
   async #relay(
+    route: string,
+    r: PersistentRoute,
     req: FastifyRequest,
     reply: FastifyReply,
     key: ApiKey,
@@ -573,7 +730,8 @@ export class PersistentGateway {
     const model = this.#d.executor.resolveModel(job);
     let targets: Candidate<PricedSession>[];
     try {
-      targets = await this.#candidates(job, model);
+      targets = await this.#candidates(job, model, route);
+      if (targets.length === 0) throw noPersistentOrchestrator(job, model, route);
     } catch (e) {
       if (wanted !== undefined && e instanceof GatewayError) throw payeeUnavailable(wanted, e.message);
       throw e;
@@ -590,9 +748,9 @@ export class PersistentGateway {
     // The gateway's explicit fee is billed on paid requests only (a quote costs the key nothing).
     const fee = config.persistent.feeWei;
     const reservation = quoteId !== undefined && fee > 0n ? await this.#reserve(key, fee) : undefined;
-    const body = JSON.stringify(req.body);
+    const { contentType, body } = clientBody(r, req);
     const headers: Record<string, string> = {
-      "content-type": "application/json",
+      "content-type": contentType,
       accept: header(req, "accept") ?? "application/json",
       [LIVEPAY_PAYER_HEADER]: payer,
     };
@@ -606,7 +764,12 @@ export class PersistentGateway {
       let res: Response;
       const t0 = Date.now();
       try {
-        res = await fetch(c.value.httpBase + ROUTE, { method: "POST", headers, body, signal });
+        res = await fetch(c.value.httpBase + route, {
+          method: "POST",
+          headers,
+          body: new Uint8Array(body),
+          signal,
+        });
       } catch (e) {
         lastReason = `${c.uri}: ${(e as Error).message}`;
         if (!signal.aborted) pool.markFailure(c.uri, lastReason);
@@ -659,10 +822,11 @@ export class PersistentGateway {
           else await store.reservations.release(reservation);
         }
         if (units !== undefined && q !== undefined) {
-          this.accuracy.observe(c.uri, units, q.estUnits);
+          this.accuracy.observe(accuracySubject(c.uri, job.pipeline), units, q.estUnits);
           remember(this.receipts, quoteId, {
             quoteId,
             orchestrator: c.uri,
+            pipeline: job.pipeline,
             units,
             charge: 0n,
             estUnits: q.estUnits,
@@ -701,6 +865,45 @@ export class PersistentGateway {
       // not a livepay quote: relayed as is, nothing to remember
     }
   }
+}
+
+/** Keeps a positive answer; a negative one (or a failed check) for `SUPPORT_TTL_MS`. */
+async function cached(
+  m: Map<string, { ok: boolean; at: number }>,
+  k: string,
+  check: () => Promise<boolean>,
+): Promise<boolean> {
+  const c = m.get(k);
+  if (c && (c.ok || Date.now() - c.at < SUPPORT_TTL_MS)) return c.ok;
+  let ok: boolean;
+  try {
+    ok = await check();
+  } catch {
+    ok = false;
+  }
+  m.set(k, { ok, at: Date.now() });
+  return ok;
+}
+
+/**
+ * The client's body as the payee must hash it: multipart bytes and Content-Type exactly as received
+ * (boundary included); JSON re-serialized from the parsed value (same canonical form, same hash).
+ */
+function clientBody(r: PersistentRoute, req: FastifyRequest): UpstreamBody {
+  if (r.body === "multipart") {
+    const ct = header(req, "content-type");
+    if (!Buffer.isBuffer(req.body) || ct === undefined)
+      throw invalidRequest("expected a multipart/form-data body");
+    return { contentType: ct, body: req.body };
+  }
+  return { contentType: "application/json", body: Buffer.from(JSON.stringify(req.body)) };
+}
+
+function noPersistentOrchestrator(job: Job, model: string, route: string): GatewayError {
+  return new GatewayError(
+    "no_orchestrator",
+    `no orchestrator offering ${job.pipeline} model "${model}" accepts persistent tickets on ${route}`,
+  );
 }
 
 function receiptUnits(read: () => Receipt): bigint | undefined {

@@ -1,4 +1,4 @@
-import { memoryStorage } from "@livepay/protocol/client";
+import { memoryStorage, type PayerStorage } from "@livepay/protocol/client";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BACKENDS, testDatabase, type TestDatabase } from "../../test/storeBackends.js";
@@ -55,13 +55,39 @@ describe.each(BACKENDS)("storePayerStorage on %s", (backend) => {
     expect(await r.list("nothing/")).toEqual([]);
   });
 
-  it("rejects a bad key with a typed error and writes nothing", async () => {
-    const s = storePayerStorage(await db.open(), "payer/test/");
-    for (const bad of ["", "dir/"]) {
-      const e = await s.set(bad, 1).catch((x: unknown) => x);
+  it("rejects a bad key, namespace or value with a typed error and writes nothing", async () => {
+    const store = await db.open();
+    const s = storePayerStorage(store, "payer/test/");
+    const bad: [string, unknown][] = [
+      ["", 1],
+      ["a\0b", 1],
+      ["lone\uD800", 1],
+      ["x".repeat(1025), 1],
+      ["k", undefined],
+      ["k", 10n],
+    ];
+    for (const [k, v] of bad) {
+      const e = await s.set(k, v as never).catch((x: unknown) => x);
       expect(isStoreError(e, "STORE_INVALID_INPUT")).toBe(true);
     }
+    for (const ns of ["", "n".repeat(129)]) {
+      expect(
+        isStoreError(
+          (() => {
+            try {
+              storePayerStorage(store, ns);
+            } catch (e) {
+              return e;
+            }
+          })(),
+          "STORE_INVALID_INPUT",
+        ),
+      ).toBe(true);
+    }
     expect(await s.list("")).toEqual([]);
+    // A key ending in "/" is an ordinary key (the old meta layout could not hold one).
+    await s.set("dir/", 1);
+    expect(await s.list("dir")).toEqual([["dir/", 1]]);
   });
 
   it("concurrent writes from one process all land in the index", async () => {
@@ -72,31 +98,46 @@ describe.each(BACKENDS)("storePayerStorage on %s", (backend) => {
     );
   });
 
-  it("behaves like memoryStorage for any sequence of sets and deletes", async () => {
+  it("behaves like memoryStorage for any sequence of sets, deletes and lists, awaited or not", async () => {
     const store = await db.open();
     let run = 0;
-    const seg = fc.constantFrom("a", "b", "ab", "", "x:");
+    const seg = fc.constantFrom("a", "b", "ab", "", "x:", "%", "_", "é", "😀", "\uFFFF");
     const key = fc
       .array(seg, { minLength: 1, maxLength: 4 })
       .map((p) => p.join("/"))
-      .filter((k) => k.length > 0 && !k.endsWith("/"));
-    const op = fc.oneof(fc.record({ set: key, v: fc.integer() }), fc.record({ del: key }));
+      .filter((k) => k.length > 0);
+    const json = fc.jsonValue({ maxDepth: 2 }).map((v) => v as Parameters<PayerStorage["set"]>[1]);
+    const prefix = fc.array(seg, { maxLength: 3 }).map((p) => p.join("/"));
+    const op = fc.oneof(
+      { weight: 3, arbitrary: fc.record({ set: key, v: json }) },
+      { weight: 2, arbitrary: fc.record({ del: key }) },
+      { weight: 1, arbitrary: fc.record({ get: key }) },
+      { weight: 1, arbitrary: fc.record({ list: prefix }) },
+    );
     await fc.assert(
-      fc.asyncProperty(
-        fc.array(op, { maxLength: 12 }),
-        fc.constantFrom("", "a", "a/", "a/b/", "b"),
-        async (ops, prefix) => {
-          const s = storePayerStorage(store, `prop/${run++}/`);
-          const m = memoryStorage();
-          for (const o of ops) {
-            if ("set" in o) await Promise.all([s.set(o.set, o.v), m.set(o.set, o.v)]);
-            else await Promise.all([s.delete(o.del), m.delete(o.del)]);
-          }
-          expect(await s.list(prefix)).toEqual(await m.list(prefix));
-          expect(await s.list("")).toEqual(await m.list(""));
-        },
-      ),
-      { numRuns: backend === "sqlite" ? 60 : 25 },
+      fc.asyncProperty(fc.array(op, { maxLength: 16 }), fc.boolean(), async (ops, concurrent) => {
+        const s = storePayerStorage(store, `prop/${run++}/`);
+        const m = memoryStorage();
+        const apply = (t: typeof s, o: (typeof ops)[number]): Promise<unknown> =>
+          "set" in o
+            ? t.set(o.set, o.v)
+            : "del" in o
+              ? t.delete(o.del)
+              : "get" in o
+                ? t.get(o.get)
+                : t.list(o.list);
+        const expected: unknown[] = [];
+        for (const o of ops) expected.push(await apply(m, o));
+        // Un-awaited, every operation is issued at once: results must still be those of call order.
+        const actual: unknown[] = [];
+        if (concurrent) actual.push(...(await Promise.all(ops.map((o) => apply(s, o)))));
+        else for (const o of ops) actual.push(await apply(s, o));
+        expect(actual).toEqual(expected);
+        expect(await s.list("")).toEqual(await m.list(""));
+        // And a second storage object on the same namespace (a restarted gateway) reads the same.
+        expect(await storePayerStorage(store, `prop/${run - 1}/`).list("")).toEqual(await m.list(""));
+      }),
+      { numRuns: backend === "sqlite" ? 100 : 50 },
     );
   });
 });

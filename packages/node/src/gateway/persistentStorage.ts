@@ -1,134 +1,148 @@
 // The gateway-funded payer's record (tickets, quotes, vouchers, receipts, approvals) kept in the
 // gateway's durable store, so a restart resumes the same tickets instead of losing them (corrective
-// 402s, no audit). Built on `store.meta` (a string key/value table) because the store exposes no raw
-// SQL: each entry is one meta row, and `list(prefix)` walks a per-directory index of child names.
-import { createHash } from "node:crypto";
+// 402s, no audit). One row per entry in the store's `persistent_payer_records` table (schema
+// version 3, which also imported the rows older gateways kept in `meta`): a write is one upsert, a
+// listing one index range scan, whatever the number of entries.
 import type { PayerStorage } from "@livepay/protocol/client";
 import { StoreError } from "../store/errors.js";
-import type { MetaStore } from "../store/meta.js";
 import type { Store } from "../store/openStore.js";
+import { payerKeyArg, payerNamespaceArg } from "../store/payerRecords.js";
 
 type JsonValue = Parameters<PayerStorage["set"]>[1];
 
-// Meta keys hold at most 256 characters and payer keys (`receipt/<payee>/<epoch>/<ticket>/…`,
-// `origin/https://…`) can be longer, so rows are addressed by a hash of the key; the full names
-// live in the directory indexes. A per-directory index (not one flat list) keeps a write O(siblings).
-function digest(s: string): string {
-  return createHash("sha256").update(s, "utf8").digest("hex");
-}
-
-/** The directory of `key`: everything up to and including its last `/` ("" at the root). */
-function dirOf(key: string): string {
-  return key.slice(0, key.lastIndexOf("/") + 1);
-}
-
-function checkKey(key: unknown, field = "key"): string {
-  if (typeof key !== "string" || key.length === 0 || key.endsWith("/")) {
-    throw new StoreError("STORE_INVALID_INPUT", `${field}: must be a non-empty string not ending in "/"`);
+function encode(value: JsonValue): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value) as string | undefined;
+  } catch {
+    text = undefined; // a bigint or a cycle
   }
-  return key;
+  if (text === undefined) throw new StoreError("STORE_INVALID_INPUT", "value: must be JSON");
+  return text;
+}
+
+function decode(text: string, key: string): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    throw new StoreError("STORE_CORRUPT", "unexpected database value for a payer record", {
+      key: key.slice(0, 160),
+    });
+  }
 }
 
 /**
- * A {@link PayerStorage} in the gateway's store (SQLite or PostgreSQL) under `namespace`. Every
- * `set`/`delete` is one store transaction that has committed when its promise resolves, so a voucher
- * recorded by the SDK is on disk before it is sent. Writes in a namespace are serialized by a lock
- * row (PostgreSQL row lock; SQLite's BEGIN IMMEDIATE already excludes other writers).
- * @example createPayer({ ..., storage: storePayerStorage(store, "payer/0xabc…/") })
+ * The storage namespace of a gateway's own persistent-ticket payer: one per chain, broker and gateway
+ * key, so records never mix (and a restarted gateway finds its tickets again).
+ * @example gatewayPayerNamespace(31337, "0xBroker…", "0xGateway…") // "persistent.payer/31337/0xbroker…/0xgateway…/"
+ */
+export function gatewayPayerNamespace(chainId: number | bigint, broker: string, payer: string): string {
+  return `persistent.payer/${chainId}/${broker.toLowerCase()}/${payer.toLowerCase()}/`;
+}
+
+/**
+ * A {@link PayerStorage} in the gateway's store (SQLite or PostgreSQL) under `namespace`.
+ *
+ * - Durable: `set`/`delete` resolve once their statement committed (fsynced on SQLite, flushed by
+ *   PostgreSQL), so a voucher the SDK records is on disk before it is sent.
+ * - Atomic per call: each write is a single statement; `list` reads one consistent snapshot.
+ * - Ordered as called, as memoryStorage is: every result is the one the calls would give one after
+ *   the other, even when they are not awaited (a `get` sees the `set` called before it and not the
+ *   one called after). Without this, two un-awaited writes to one key could commit in either order
+ *   on a PostgreSQL pool. Operations on different keys still run concurrently. The order holds
+ *   within one storage object, which is one payer's.
+ * - Keys: non-empty, at most 1024 UTF-8 bytes, no NUL or lone surrogate (else `STORE_INVALID_INPUT`,
+ *   nothing written); values round-trip through JSON, as memoryStorage's do.
+ *
+ * @example createPayer({ ..., storage: storePayerStorage(store, "persistent.payer/31337/0xbroker/0xgateway/") })
  */
 export function storePayerStorage(store: Store, namespace: string): PayerStorage {
-  if (typeof namespace !== "string" || namespace.length === 0 || namespace.length > 128) {
-    throw new StoreError(
-      "STORE_INVALID_INPUT",
-      "namespace: must be a non-empty string of at most 128 characters",
+  const ns = payerNamespaceArg(namespace);
+  const records = store.payerRecords;
+  // Call order, without serializing unrelated work: an operation on a key waits for the earlier
+  // operations on that key and for the earlier lists; a list waits for every earlier operation.
+  // Each is registered synchronously when called, so nothing called later can overtake it.
+  const keyTails = new Map<string, Promise<void>>();
+  const unsettled = new Set<Promise<void>>();
+  let listTail: Promise<void> | undefined;
+
+  function enqueue<T>(
+    deps: (Promise<void> | undefined)[],
+    op: () => Promise<T>,
+  ): [Promise<T>, Promise<void>] {
+    const waits = deps.filter((d): d is Promise<void> => d !== undefined);
+    const run = waits.length === 0 ? op() : Promise.all(waits).then(op);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
     );
-  }
-  const entryKey = (key: string) => `${namespace}e/${digest(key)}`;
-  const dirKey = (dir: string) => `${namespace}d/${digest(dir)}`;
-  const lockKey = `${namespace}lock`;
-
-  async function readDir(meta: MetaStore, dir: string): Promise<string[]> {
-    const v = await meta.get(dirKey(dir));
-    return v === undefined ? [] : (JSON.parse(v) as string[]);
+    return [run, tail];
   }
 
-  async function writeDir(meta: MetaStore, dir: string, children: string[]): Promise<void> {
-    if (children.length === 0) await meta.delete(dirKey(dir));
-    else await meta.set(dirKey(dir), JSON.stringify(children.sort()));
-  }
-
-  // Upserting the lock row first makes a concurrent writer on PostgreSQL wait for our commit; its
-  // later reads (READ COMMITTED: a fresh snapshot per statement) then see our index updates.
-  const locked = <T>(fn: (meta: MetaStore) => Promise<T>) =>
-    store.transaction(async (tx) => {
-      await tx.meta.set(lockKey, "1");
-      return fn(tx.meta);
+  function onKey<T>(key: string, op: () => Promise<T>): Promise<T> {
+    const [run, tail] = enqueue([keyTails.get(key), listTail], op);
+    keyTails.set(key, tail);
+    unsettled.add(tail);
+    void tail.then(() => {
+      unsettled.delete(tail);
+      if (keyTails.get(key) === tail) keyTails.delete(key);
     });
+    return run;
+  }
+
+  function onAll<T>(op: () => Promise<T>): Promise<T> {
+    const [run, tail] = enqueue([...unsettled, listTail], op);
+    listTail = tail;
+    void tail.then(() => {
+      if (listTail === tail) listTail = undefined;
+    });
+    return run;
+  }
+
+  // Bad input is refused at once (a rejected promise), before anything is queued or written.
+  function checked<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return fn();
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
 
   return {
-    async get(key) {
-      const v = await store.meta.get(entryKey(checkKey(key)));
-      return v === undefined ? undefined : (JSON.parse(v) as JsonValue);
-    },
-
-    async set(key, value) {
-      checkKey(key);
-      const text = JSON.stringify(value) as string | undefined;
-      if (text === undefined) throw new StoreError("STORE_INVALID_INPUT", "value: must be JSON");
-      await locked(async (meta) => {
-        const existed = (await meta.get(entryKey(key))) !== undefined;
-        await meta.set(entryKey(key), text);
-        if (existed) return;
-        // Register the name in its directory, then each new directory in its parent, stopping at the
-        // first ancestor that already lists it.
-        let child = key;
-        for (;;) {
-          const dir = dirOf(child.endsWith("/") ? child.slice(0, -1) : child);
-          const name = child.slice(dir.length);
-          const children = await readDir(meta, dir);
-          if (children.includes(name)) return;
-          children.push(name);
-          await writeDir(meta, dir, children);
-          if (dir === "") return;
-          child = dir;
-        }
+    get(key) {
+      return checked(() => {
+        payerKeyArg(key, "key");
+        return onKey(key, async () => {
+          const text = await records.get(ns, key);
+          return text === undefined ? undefined : decode(text, key);
+        });
       });
     },
 
-    async delete(key) {
-      checkKey(key);
-      await locked(async (meta) => {
-        if (!(await meta.delete(entryKey(key)))) return;
-        // Unlist the name, and each directory left empty from its parent.
-        let child = key;
-        for (;;) {
-          const dir = dirOf(child.endsWith("/") ? child.slice(0, -1) : child);
-          const name = child.slice(dir.length);
-          const children = (await readDir(meta, dir)).filter((c) => c !== name);
-          await writeDir(meta, dir, children);
-          if (children.length > 0 || dir === "") return;
-          child = dir;
-        }
+    set(key, value) {
+      return checked(() => {
+        payerKeyArg(key, "key");
+        const text = encode(value); // copied now, as memoryStorage does
+        return onKey(key, () => records.set(ns, key, text));
       });
     },
 
-    async list(prefix) {
-      if (typeof prefix !== "string") throw new StoreError("STORE_INVALID_INPUT", "prefix: must be a string");
-      const out: [string, JsonValue][] = [];
-      const walk = async (dir: string): Promise<void> => {
-        for (const name of await readDir(store.meta, dir)) {
-          const full = dir + name;
-          if (name.endsWith("/")) {
-            if (full.startsWith(prefix) || prefix.startsWith(full)) await walk(full);
-          } else if (full.startsWith(prefix)) {
-            const v = await store.meta.get(entryKey(full));
-            // Deleted between reading the index and the entry: it is gone, skip it.
-            if (v !== undefined) out.push([full, JSON.parse(v) as JsonValue]);
-          }
-        }
-      };
-      await walk(dirOf(prefix));
-      return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    delete(key) {
+      return checked(() => {
+        payerKeyArg(key, "key");
+        return onKey(key, async () => {
+          await records.delete(ns, key);
+        });
+      });
+    },
+
+    list(prefix) {
+      return checked(() => {
+        payerKeyArg(prefix, "prefix");
+        return onAll(async () =>
+          (await records.list(ns, prefix)).map(([k, v]): [string, JsonValue] => [k, decode(v, k)]),
+        );
+      });
     },
   };
 }

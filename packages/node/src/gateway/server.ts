@@ -18,7 +18,7 @@ import type { JobExecutor, StreamSink } from "./executor.js";
 import { FORM_ROUTES, JSON_ROUTES, type Job } from "./jobs.js";
 import type { GatewayMetrics } from "./metrics.js";
 import type { OrchestratorPool } from "./orchestratorPool.js";
-import type { PersistentGateway } from "./persistentGateway.js";
+import { PERSISTENT_FORM_ROUTES, type PersistentGateway } from "./persistentGateway.js";
 
 export interface AppDeps {
   config: GatewayConfig;
@@ -237,7 +237,7 @@ export function buildGatewayApp(d: AppDeps): FastifyInstance {
 
     try {
       if (persistent !== undefined) {
-        const r = await persistent.serve(req, reply, key, job, sink, signal);
+        const r = await persistent.serve(route, req, reply, key, job, sink, signal);
         d.metrics.requests.inc({
           pipeline: job.pipeline,
           status: String(r === undefined ? reply.statusCode : 200),
@@ -281,19 +281,33 @@ export function buildGatewayApp(d: AppDeps): FastifyInstance {
       }),
     );
   }
+  async function formOf(route: string, req: FastifyRequest): Promise<FormData> {
+    if (!Buffer.isBuffer(req.body)) throw invalidRequest(`${route} takes a multipart/form-data body`);
+    try {
+      return await new Response(new Uint8Array(req.body), {
+        headers: { "content-type": String(req.headers["content-type"]) },
+      }).formData();
+    } catch {
+      throw invalidRequest("malformed multipart/form-data body");
+    }
+  }
   for (const [route, build] of Object.entries(FORM_ROUTES)) {
     app.post(route, (req, reply) =>
+      serve(route, req, reply, async () => build(route, await formOf(route, req))),
+    );
+  }
+  // Routes with no Livepeer-ticket path here: answered only when the request goes the persistent way.
+  for (const [route, build] of Object.entries(PERSISTENT_FORM_ROUTES)) {
+    app.post(route, (req, reply) =>
       serve(route, req, reply, async () => {
-        if (!Buffer.isBuffer(req.body)) throw invalidRequest(`${route} takes a multipart/form-data body`);
-        let form: FormData;
-        try {
-          form = await new Response(new Uint8Array(req.body), {
-            headers: { "content-type": String(req.headers["content-type"]) },
-          }).formData();
-        } catch {
-          throw invalidRequest("malformed multipart/form-data body");
+        if (d.persistent?.accepts(route, req) !== true) {
+          throw invalidRequest(
+            d.config.persistent.mode === "relay"
+              ? `${route} is paid with persistent tickets only: send Livepay-Payer and a voucher (createPayer)`
+              : `${route} is paid with persistent tickets only, which this gateway does not use`,
+          );
         }
-        return build(route, form);
+        return build(route, await formOf(route, req));
       }),
     );
   }

@@ -7,10 +7,12 @@ import {
   VoucherRejectedError,
   acceptVoucher,
   applyReceipt,
+  audioOutputContent,
   buildReceipt,
   bytesToHex,
   hashAndSignQuote,
   hashAndSignReceipt,
+  imageOutputContent,
   llmOutputContent,
   makeQuote,
   openTicket,
@@ -18,6 +20,7 @@ import {
   quoteFromJson,
   quoteToJson,
   saltedHash,
+  transcriptOutputContent,
   type Eip712Domain,
   type Hex,
   type PaymentRequiredJson,
@@ -30,7 +33,7 @@ import {
   type VoucherEnvelope,
 } from "@livepay/protocol";
 import type { PayeeBroker } from "./broker.js";
-import type { PersistentStore } from "./store.js";
+import type { PersistentStore, StoredResponse } from "./store.js";
 
 /** A refusal with its HTTP status and JSON body. */
 export class PayeeError extends LivepayError {
@@ -83,6 +86,25 @@ export interface Admitted {
 }
 
 const ZERO_HASH: Hex = `0x${"0".repeat(64)}`;
+
+/**
+ * The output content of a request that delivered nothing, per capability: what a zero-unit receipt's
+ * outputHash covers (failure, crash recovery).
+ * @example emptyOutputContent("text-to-image") // imageOutputContent([])
+ */
+export function emptyOutputContent(capability: string): Uint8Array {
+  switch (capability) {
+    case "text-to-image":
+    case "image-to-image":
+      return imageOutputContent([]);
+    case "audio-to-text":
+      return transcriptOutputContent("");
+    case "text-to-speech":
+      return audioOutputContent(new Uint8Array(0));
+    default:
+      return llmOutputContent([]);
+  }
+}
 
 function ticketKey(payer: Hex, epoch: bigint, ticketId: bigint): string {
   return `${payer}/${epoch}/${ticketId}`;
@@ -383,9 +405,10 @@ export class PersistentPayee {
   /**
    * Charges the units produced at the quoted price, builds, signs and persists the receipt, then
    * frees the ticket. Call exactly once per admitted request (success, failure or disconnect).
-   * @example const signed = payee.finish(adm, 97n, llmOutputContent(choices), JSON.stringify(body))
+   * `response` is kept for replays of the quote id (non-streamed answers).
+   * @example const signed = payee.finish(adm, 97n, llmOutputContent(choices), { body, contentType: "application/json" })
    */
-  finish(adm: Admitted, units: bigint, outputContent: Uint8Array, response?: string): SignedReceipt {
+  finish(adm: Admitted, units: bigint, outputContent: Uint8Array, response?: StoredResponse): SignedReceipt {
     if (adm.done) return adm.done.signed;
     const { quote, hash } = adm.issued;
     const state = this.ticketState(adm.payer, adm.epoch, quote.ticketId);
@@ -419,7 +442,7 @@ export class PersistentPayee {
       this.finish(
         { payer: r.payer, epoch: r.epoch, issued, salt: r.salt, inputHash: r.inputHash },
         0n,
-        llmOutputContent([]),
+        emptyOutputContent(issued.quote.capability),
       );
       n++;
     }

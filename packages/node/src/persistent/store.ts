@@ -46,6 +46,12 @@ export interface TicketRow {
   claimed: bigint;
 }
 
+/** A response kept for idempotent replays: the exact body bytes and their Content-Type. */
+export interface StoredResponse {
+  body: Uint8Array;
+  contentType: string;
+}
+
 /** A paid request: its voucher (persisted before work) and, once served, its signed receipt. */
 export interface RequestRow {
   quoteId: Hex;
@@ -59,8 +65,8 @@ export interface RequestRow {
   inputHash: Hex;
   receipt: SignedReceipt | undefined;
   receiptHash: Hex | undefined;
-  /** The JSON body sent with the receipt (non-streamed replays), if kept. */
-  response: string | undefined;
+  /** The body sent with the receipt (non-streamed replays, JSON or binary), if kept. */
+  response: StoredResponse | undefined;
 }
 
 const SCHEMA = `
@@ -78,6 +84,25 @@ CREATE TABLE IF NOT EXISTS pt_requests (
   receipt TEXT, receipt_hash TEXT, response TEXT, in_claim INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS pt_requests_ticket ON pt_requests (payer, epoch, ticket_id, in_claim);
 `;
+
+/**
+ * Schema migrations by `PRAGMA user_version`, each run once in a transaction. Version 1: replayed
+ * responses become bytes with a Content-Type (text-to-speech answers audio); the JSON text of rows
+ * written before is copied over as `application/json`, so they replay unchanged.
+ */
+const MIGRATIONS: readonly ((db: SqliteDb) => void)[] = [
+  (db) => {
+    const cols = (db.prepare("PRAGMA table_info(pt_requests)").all() as { name: string }[]).map(
+      (c) => c.name,
+    );
+    if (!cols.includes("response_body")) db.exec("ALTER TABLE pt_requests ADD COLUMN response_body BLOB");
+    if (!cols.includes("response_type")) db.exec("ALTER TABLE pt_requests ADD COLUMN response_type TEXT");
+    db.exec(
+      `UPDATE pt_requests SET response_body = CAST(response AS BLOB), response_type = 'application/json'
+       WHERE response IS NOT NULL AND response_body IS NULL`,
+    );
+  },
+];
 
 function stateToJson(s: TicketState): string {
   return JSON.stringify({
@@ -141,6 +166,8 @@ interface RawRequest {
   receipt: string | null;
   receipt_hash: string | null;
   response: string | null;
+  response_body: Uint8Array | null;
+  response_type: string | null;
 }
 function requestFromRaw(r: RawRequest): RequestRow {
   return {
@@ -154,7 +181,13 @@ function requestFromRaw(r: RawRequest): RequestRow {
     inputHash: r.input_hash as Hex,
     receipt: r.receipt ? signedReceiptFromJson(JSON.parse(r.receipt)) : undefined,
     receiptHash: (r.receipt_hash as Hex | null) ?? undefined,
-    response: r.response ?? undefined,
+    response:
+      r.response_body !== null
+        ? {
+            body: new Uint8Array(r.response_body),
+            contentType: r.response_type ?? "application/octet-stream",
+          }
+        : undefined,
   };
 }
 
@@ -175,6 +208,18 @@ export class PersistentStore {
     this.db.pragma("synchronous = FULL");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(SCHEMA);
+    this.migrate();
+  }
+
+  /** Runs the migrations this file has not seen yet (`PRAGMA user_version` counts them). */
+  private migrate(): void {
+    const version = this.db.pragma("user_version", { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        MIGRATIONS[v]!(this.db);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
   }
 
   /** Saves an issued quote (its JSON with hash and signature) so a retry after a restart finds it. */
@@ -251,15 +296,29 @@ export class PersistentStore {
   }
 
   /** Records a signed receipt and the ticket state after it, before the receipt is sent. Atomic. */
-  saveReceipt(state: TicketState, quoteId: Hex, signed: SignedReceipt, hash: Hex, response?: string): void {
+  saveReceipt(
+    state: TicketState,
+    quoteId: Hex,
+    signed: SignedReceipt,
+    hash: Hex,
+    response?: StoredResponse,
+  ): void {
     this.db.transaction(() => {
       const prev = this.ticket(state.payer, state.epoch, state.ticketId);
       this.upsertTicket(state, prev?.voucher, prev?.claimed ?? 0n);
       this.db
         .prepare(
-          "UPDATE pt_requests SET status = 'done', receipt = ?, receipt_hash = ?, response = ? WHERE quote_id = ?",
+          "UPDATE pt_requests SET status = 'done', receipt = ?, receipt_hash = ?, response_body = ?, response_type = ? WHERE quote_id = ?",
         )
-        .run(JSON.stringify(signedReceiptToJson(signed)), hash, response ?? null, quoteId);
+        .run(
+          JSON.stringify(signedReceiptToJson(signed)),
+          hash,
+          response
+            ? Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength)
+            : null,
+          response?.contentType ?? null,
+          quoteId,
+        );
     })();
   }
 

@@ -34,7 +34,7 @@ describe("WAV", () => {
     const info = parseWav(wav);
     expect(info.durationMs).toBe(1500n);
     expect(info.frames).toBe(24000n);
-    expect([info.channels, info.sampleRate, info.bitsPerSample]).toEqual([1, 16000, 16]);
+    expect([info.channels, info.sampleRate, info.blockAlign]).toEqual([1, 16000, 2]);
   });
 
   it("counts frames, not samples, for stereo and rounds a started millisecond up", () => {

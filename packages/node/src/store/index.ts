@@ -13,3 +13,4 @@ export * from "./idempotency.js";
 export * from "./usage.js";
 export * from "./sessionNonces.js";
 export * from "./gatewayBalances.js";
+export * from "./payerRecords.js";

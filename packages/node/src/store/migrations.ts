@@ -6,6 +6,7 @@ import { sql, type CreateTableBuilder } from "kysely";
 import { writeTx, type Db } from "./db.js";
 import { StoreError } from "./errors.js";
 import { numberFromDb } from "./codec.js";
+import { importLegacyPayerRecords } from "./legacyPayerRecords.js";
 
 /** One schema step. Versions are 1, 2, 3, … and never change once released. */
 export interface Migration {
@@ -195,6 +196,25 @@ export const MIGRATIONS: readonly Migration[] = [
         .addColumn("updated_at", "bigint", (c) => c.notNull())
         .addPrimaryKeyConstraint("gateway_balances_pk", ["recipient", "session_id"])
         .execute();
+    },
+  },
+  {
+    version: 3,
+    name: "gateway: the persistent payer's records in their own table (moved out of meta)",
+    async up(db) {
+      // Byte (code point) order on both backends, so a prefix is an index range: SQLite's BINARY
+      // default already is; PostgreSQL needs the "C" collation (see payerRecords.ts).
+      const keyType = db.dialect === "postgres" ? sql`text collate "C"` : "text";
+      let table = db.kysely.schema
+        .createTable("persistent_payer_records")
+        .addColumn("namespace", keyType, (c) => c.notNull())
+        .addColumn("key", keyType, (c) => c.notNull())
+        .addColumn("value", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("persistent_payer_records_pk", ["namespace", "key"]);
+      // Rows clustered by the primary key: a directory listing reads adjacent pages.
+      if (db.dialect === "sqlite") table = table.modifyEnd(sql`without rowid`);
+      await table.execute();
+      await importLegacyPayerRecords(db);
     },
   },
 ];

@@ -10,6 +10,7 @@ import { SqlIdempotencyRecords, type IdempotencyRecords } from "./idempotency.js
 import { SqlMetaStore, type MetaStore } from "./meta.js";
 import { migrate, schemaVersion } from "./migrations.js";
 import { SqlPayerBalances, type PayerBalances } from "./payerBalances.js";
+import { SqlPayerRecords, type PayerRecords } from "./payerRecords.js";
 import type { Schema } from "./schema.js";
 import { SqlSenderNonceStore, type SenderNonceStore } from "./senderNonces.js";
 import { SqlSessionNonces, type SessionNonces } from "./sessionNonces.js";
@@ -33,7 +34,7 @@ export interface OpenStoreOptions {
 /**
  * Every repository, small and typed. The orchestrator uses `payerBalances`, `winningTickets`,
  * `senderNonces`, `meta`; the gateway uses `apiKeys`, `reservations`, `idempotency`, `usage`,
- * `sessionNonces`, `gatewayBalances`.
+ * `sessionNonces`, `gatewayBalances`, `payerRecords` (its persistent-ticket payer's record).
  *
  * Durability contract: every method that writes resolves only after its transaction committed
  * (fsynced on SQLite with synchronous=FULL; flushed by PostgreSQL's synchronous_commit), so a
@@ -51,6 +52,7 @@ export interface StoreRepositories {
   readonly usage: UsageRecords;
   readonly sessionNonces: SessionNonces;
   readonly gatewayBalances: GatewayBalances;
+  readonly payerRecords: PayerRecords;
 }
 
 /** An open store. */
@@ -63,7 +65,7 @@ export interface Store extends StoreRepositories {
    * @example await store.transaction(async (tx) => { await tx.reservations.commit(r.id, fee); await tx.usage.record(u) })
    */
   transaction<T>(fn: (tx: StoreRepositories) => Promise<T>): Promise<T>;
-  /** The applied schema version. @example await store.schemaVersion() // 2 */
+  /** The applied schema version. @example await store.schemaVersion() // 3 */
   schemaVersion(): Promise<number>;
   /** Closes the database (idempotent). @example await store.close() */
   close(): Promise<void>;
@@ -81,6 +83,7 @@ function repositories(db: Db): StoreRepositories {
     usage: new SqlUsageRecords(db),
     sessionNonces: new SqlSessionNonces(db),
     gatewayBalances: new SqlGatewayBalances(db),
+    payerRecords: new SqlPayerRecords(db),
   };
 }
 

@@ -133,6 +133,12 @@ export interface GatewayBalancesTable {
   updated_at: Int;
 }
 
+export interface PersistentPayerRecordsTable {
+  namespace: string;
+  key: string;
+  value: string;
+}
+
 /** Every table of the livepay store. */
 export interface Schema {
   meta: MetaTable;
@@ -146,4 +152,5 @@ export interface Schema {
   usage_records: UsageRecordsTable;
   gateway_sessions: GatewaySessionsTable;
   gateway_balances: GatewayBalancesTable;
+  persistent_payer_records: PersistentPayerRecordsTable;
 }

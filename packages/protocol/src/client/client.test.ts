@@ -1,12 +1,23 @@
 import { describe, expect, it } from "vitest";
 import { utf8 } from "../bytes/hex.js";
 import { Rational } from "../money/rational.js";
-import { imageOutputContent, llmOutputContent } from "../persistent/contentHash.js";
+import {
+  audioOutputContent,
+  imageOutputContent,
+  llmOutputContent,
+  transcriptOutputContent,
+} from "../persistent/contentHash.js";
 import { makeQuote } from "../persistent/makeQuote.js";
 import { openTicket } from "../persistent/ticketState.js";
 import { ADDR } from "../persistent/testFixtures.js";
 import { encodeBase64Std } from "../wire/base64.js";
-import { LlmOutputCollector, capabilityForPath, observeJsonResponse, observeRequest } from "./observe.js";
+import {
+  LlmOutputCollector,
+  capabilityForPath,
+  observeJsonResponse,
+  observeRequest,
+  observeResponse,
+} from "./observe.js";
 import { checkSpendingPolicy } from "./policy.js";
 import { ticketRecordFromJson, ticketRecordToJson, type TicketRecord } from "./records.js";
 import { SseSplitter } from "./sse.js";
@@ -91,6 +102,48 @@ describe("observations", () => {
     });
     expect(observeRequest("text-to-speech", { input: "e\u0301!" })).toEqual({ observedUnits: 2n });
     expect(observeRequest("audio-to-text", {})).toEqual({});
+  });
+
+  it("binary speech, transcripts (JSON or text) and WAV durations the payer measures itself", () => {
+    const audio = new Uint8Array([82, 73, 70, 70, 1, 2, 3]);
+    expect(observeResponse("text-to-speech", { input: "Cafe\u0301" }, "audio/wav", audio)).toEqual({
+      observedUnits: 4n,
+      outputContent: audioOutputContent(audio),
+    });
+    // 8000 Hz mono 16-bit, 8001 frames: 1001 ms rounded up.
+    const wav = new Uint8Array(44 + 8001 * 2);
+    const v = new DataView(wav.buffer);
+    wav.set(
+      [..."RIFF"].map((c) => c.charCodeAt(0)),
+      0,
+    );
+    v.setUint32(4, 36 + 8001 * 2, true);
+    wav.set(
+      [..."WAVEfmt "].map((c) => c.charCodeAt(0)),
+      8,
+    );
+    v.setUint32(16, 16, true);
+    v.setUint16(20, 1, true);
+    v.setUint16(22, 1, true);
+    v.setUint32(24, 8000, true);
+    v.setUint32(28, 16000, true);
+    v.setUint16(32, 2, true);
+    v.setUint16(34, 16, true);
+    wav.set(
+      [..."data"].map((c) => c.charCodeAt(0)),
+      36,
+    );
+    v.setUint32(40, 8001 * 2, true);
+    const req = { model: "m", file: wav };
+    expect(observeRequest("audio-to-text", req)).toEqual({ observedUnits: 1001n });
+    const asJson = observeResponse("audio-to-text", req, "application/json", utf8('{"text":"hi there"}'));
+    expect(asJson).toEqual({ observedUnits: 1001n, outputContent: transcriptOutputContent("hi there") });
+    expect(observeResponse("audio-to-text", req, "text/plain; charset=utf-8", utf8("hi there"))).toEqual(
+      asJson,
+    );
+    // Not WAV: nothing observed, the receipt is bounded by the quote only.
+    expect(observeRequest("audio-to-text", { file: utf8("ID3 mp3") })).toEqual({});
+    expect(observeResponse("llm", {}, "application/json", utf8("{not json"))).toEqual({ observedUnits: 0n });
   });
 });
 

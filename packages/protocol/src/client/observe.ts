@@ -1,6 +1,13 @@
 import { utf8 } from "../bytes/hex.js";
-import { imageOutputContent, llmOutputContent, type LlmChoiceOutput } from "../persistent/contentHash.js";
-import { imageSize, ttsUnits, type Pipeline } from "../persistent/units.js";
+import {
+  audioOutputContent,
+  imageOutputContent,
+  llmOutputContent,
+  transcriptOutputContent,
+  type LlmChoiceOutput,
+} from "../persistent/contentHash.js";
+import { isJsonContentType } from "../persistent/requestHash.js";
+import { audioRequestMs, imageSize, ttsUnits, type Pipeline } from "../persistent/units.js";
 import { decodeBase64Std } from "../wire/base64.js";
 
 /** What the payer can check a receipt against: the canonical output and the units it can justify. */
@@ -106,9 +113,10 @@ export class LlmOutputCollector {
 }
 
 /**
- * What the payer observes in a complete (non-streamed) successful JSON response: LLM choices, or
- * images (`data[].b64_json`, hashed; URLs only count). Unknown shapes observe nothing for LLMs (units
- * must then be within the tolerance's slack) and are skipped for other pipelines.
+ * What the payer observes in a complete (non-streamed) successful JSON response: LLM choices, images
+ * (`data[].b64_json`, hashed; URLs only count), a transcript's `text` (hashed; units from the request's
+ * WAV), text-to-speech units from the request. Unknown shapes observe nothing for LLMs (units must
+ * then be within the tolerance's slack) and are skipped for other pipelines.
  * @example observeJsonResponse("llm", request, await res.json())
  */
 export function observeJsonResponse(
@@ -137,6 +145,11 @@ export function observeJsonResponse(
         }
         return obs;
       }
+      case "audio-to-text": {
+        const text = (body as Record<string, unknown> | null)?.text;
+        const obs = observeRequest(capability, request);
+        return typeof text === "string" ? { ...obs, outputContent: transcriptOutputContent(text) } : obs;
+      }
       case "text-to-speech":
         return observeRequest(capability, request);
       default:
@@ -148,10 +161,58 @@ export function observeJsonResponse(
 }
 
 /**
- * What the request alone tells (text-to-speech: the exact unit count).
+ * What the payer observes in a complete successful response of any content type: JSON as
+ * `observeJsonResponse`; a binary text-to-speech answer is the audio file itself (`audioOutputContent`,
+ * units from the request's text); a `text/plain` transcript is the transcript (`response_format: "text"`).
+ * @example observeResponse("text-to-speech", { input: "hi" }, "audio/wav", bytes) // { observedUnits: 2n, outputContent }
+ */
+export function observeResponse(
+  capability: Pipeline,
+  request: unknown,
+  contentType: string,
+  body: Uint8Array,
+  countTokens?: (text: string) => number,
+): Observation {
+  const mime = contentType.split(";")[0]!.trim().toLowerCase();
+  if (isJsonContentType(mime)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(body));
+    } catch {
+      return capability === "llm" ? { observedUnits: 0n } : {};
+    }
+    return observeJsonResponse(capability, request, parsed, countTokens);
+  }
+  const obs = observeRequest(capability, request);
+  if (capability === "text-to-speech") return { ...obs, outputContent: audioOutputContent(body) };
+  if (capability === "audio-to-text" && mime === "text/plain") {
+    try {
+      return {
+        ...obs,
+        outputContent: transcriptOutputContent(new TextDecoder("utf-8", { fatal: true }).decode(body)),
+      };
+    } catch {
+      return obs;
+    }
+  }
+  return obs;
+}
+
+/**
+ * What the request alone tells: text-to-speech the exact unit count; audio-to-text the duration of
+ * a WAV input, measured by the payer itself (`audioRequestMs`; other formats observe nothing and the
+ * receipt is bounded by the quote's `maxUnits` only).
  * @example observeRequest("text-to-speech", { input: "hello" }) // { observedUnits: 5n }
  */
 export function observeRequest(capability: Pipeline, request: unknown): Observation {
+  if (capability === "audio-to-text") {
+    try {
+      const ms = audioRequestMs(request);
+      return ms === undefined ? {} : { observedUnits: ms };
+    } catch {
+      return {};
+    }
+  }
   if (capability !== "text-to-speech") return {};
   const r = request as Record<string, unknown> | undefined;
   const text = r?.input ?? r?.text;

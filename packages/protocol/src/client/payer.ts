@@ -30,19 +30,14 @@ import {
 import type { Quote } from "../persistent/quote.js";
 import type { SignedReceipt } from "../persistent/receipt.js";
 import { RECEIPT_EVENT, parseReceiptEventData } from "../persistent/receiptEvent.js";
+import { formRequestView, isMultipartContentType, parseMultipart } from "../persistent/multipart.js";
 import { isJsonContentType, requestContent } from "../persistent/requestHash.js";
 import { applyVoucher, openTicket, ticketCredit, type TicketState } from "../persistent/ticketState.js";
 import type { Pipeline } from "../persistent/units.js";
 import { signVoucher, type Voucher } from "../persistent/voucher.js";
 import { voucherContext } from "../persistent/voucherContext.js";
 import { PaymentError, PolicyError, ReceiptMissingError } from "./errors.js";
-import {
-  LlmOutputCollector,
-  capabilityForPath,
-  observeJsonResponse,
-  observeRequest,
-  type Observation,
-} from "./observe.js";
+import { LlmOutputCollector, capabilityForPath, observeResponse, type Observation } from "./observe.js";
 import { checkSpendingPolicy, type SpendingPolicy } from "./policy.js";
 import {
   quoteRecordFromJson,
@@ -157,7 +152,8 @@ interface PreparedRequest {
   body: string | Uint8Array | undefined;
   requestHash: Hex;
   content: Uint8Array;
-  json: unknown;
+  /** The request as the protocol reads it: the parsed JSON body, or a multipart form's view. */
+  view: unknown;
   capability: Pipeline | undefined;
 }
 
@@ -195,8 +191,16 @@ async function prepare(input: RequestInfo | URL, init: RequestInit | undefined):
   delete merged.headers;
   const contentType = headers.get("content-type");
   const content = requestContent(body, contentType);
-  let json: unknown;
-  if (isJsonContentType(contentType)) json = JSON.parse(new TextDecoder().decode(content));
+  let view: unknown;
+  if (isJsonContentType(contentType)) view = JSON.parse(new TextDecoder().decode(content));
+  else if (isMultipartContentType(contentType) && body !== undefined) {
+    // Units of image edits and transcriptions are read from the form (size, n, the WAV's duration).
+    try {
+      view = await formRequestView(await parseMultipart(content, contentType!));
+    } catch {
+      view = undefined; // not a form we can read: the quote is then bounded only by the payee
+    }
+  }
   const u = new URL(url);
   return {
     url,
@@ -207,7 +211,7 @@ async function prepare(input: RequestInfo | URL, init: RequestInit | undefined):
     body,
     requestHash: bytesToHex(keccak256(content)),
     content,
-    json,
+    view,
     capability: capabilityForPath(u.pathname),
   };
 }
@@ -546,24 +550,11 @@ export function createPayer(options: PayerOptions): Payer {
         await recordMissing(l, quote);
       } else {
         const signed = decodeReceiptHeader(header);
-        let obs: Observation = {};
         const cap = quote.capability as Pipeline;
-        if (res.ok && isJsonContentType(ct)) {
-          try {
-            obs = observeJsonResponse(
-              cap,
-              req.json,
-              JSON.parse(new TextDecoder().decode(bytes)),
-              options.countTokens,
-            );
-          } catch {
-            obs = cap === "llm" ? { observedUnits: 0n } : {};
-          }
-        } else if (res.ok) {
-          obs = observeRequest(cap, req.json);
-        } else {
-          obs = { observedUnits: 0n }; // an error delivers nothing billable
-        }
+        // An error delivers nothing billable.
+        const obs: Observation = res.ok
+          ? observeResponse(cap, req.view, ct, bytes, options.countTokens)
+          : { observedUnits: 0n };
         await verifyAndRecord(l, quote, signed, obs, req.content);
       }
     } finally {
@@ -643,7 +634,7 @@ export function createPayer(options: PayerOptions): Payer {
           requestHash: req.requestHash,
           nowSeconds: BigInt(Math.floor(now() / 1000)),
           ...(req.capability ? { capability: req.capability } : {}),
-          ...(req.json !== undefined ? { request: req.json } : {}),
+          ...(req.view !== undefined ? { request: req.view } : {}),
         });
         if (payee !== quote.payee) {
           payee = quote.payee;

@@ -43,3 +43,21 @@ export function imageOutputContent(images: readonly Uint8Array[]): Uint8Array {
   images.forEach((img, i) => out.set(keccak256(img), 32 * i));
   return out;
 }
+
+/**
+ * Canonical audio output content (text-to-speech): keccak256 of the audio file as delivered (the
+ * response body), like one image of `imageOutputContent`.
+ * @example saltedHash(salt, audioOutputContent(new Uint8Array(await res.arrayBuffer())))
+ */
+export function audioOutputContent(audio: Uint8Array): Uint8Array {
+  return keccak256(audio);
+}
+
+/**
+ * Canonical transcription output content (audio-to-text): the UTF-8 of the transcript text, the same
+ * whether it was answered as JSON (`text`), verbose JSON or plain text.
+ * @example transcriptOutputContent("hello world") // utf8("hello world")
+ */
+export function transcriptOutputContent(text: string): Uint8Array {
+  return utf8(text);
+}

@@ -14,6 +14,8 @@ export * from "./canonicalJson.js";
 export * from "./requestHash.js";
 export * from "./contentHash.js";
 export * from "./units.js";
+export * from "./wav.js";
+export * from "./multipart.js";
 export * from "./charge.js";
 export * from "./makeQuote.js";
 export * from "./ticketState.js";

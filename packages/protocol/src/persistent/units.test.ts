@@ -71,6 +71,7 @@ describe("unit table", () => {
     expect(msFromSeconds("2.000")).toBe(2000n);
     expect(msFromSeconds(Rational.of(1n, 3n))).toBe(334n);
     expect(requestUnitBound("audio-to-text", {})).toBeUndefined();
+    expect(requestUnitBound("audio-to-text", { file: new Uint8Array([0x49, 0x44, 0x33]) })).toBeUndefined();
     expect(() => msFromSeconds("-1")).toThrow(InvalidInputError);
     expect(() => msFromSamples(1n, 0n)).toThrow(InvalidInputError);
   });

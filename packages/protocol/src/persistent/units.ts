@@ -1,5 +1,6 @@
 import { InvalidInputError } from "../errors.js";
 import { Rational } from "../money/rational.js";
+import { isWav, wavDuration } from "./wav.js";
 
 /** The pipelines persistent tickets bill, by Livepeer pipeline name (a quote's `capability`). */
 export type Pipeline =
@@ -163,10 +164,24 @@ export function unitsFor<P extends Pipeline>(pipeline: P, request: unknown, resu
 }
 
 /**
+ * The decoded duration of an audio-to-text request's input when it is a WAV file: the request view
+ * of a multipart form (`formRequestView`) carries the file bytes as `file` (OpenAI) or `audio`
+ * (Livepeer). Undefined for any other format (it cannot be measured here); a malformed WAV throws
+ * `INVALID_WAV`.
+ * @example audioRequestMs({ file: wav1500ms }) // 1500n
+ */
+export function audioRequestMs(request: unknown): bigint | undefined {
+  const r = obj(request);
+  const file = r.file ?? r.audio;
+  if (!(file instanceof Uint8Array) || !isWav(file)) return undefined;
+  return wavDuration(file).durationMs;
+}
+
+/**
  * The most units the request itself allows, when it says: LLM `max_completion_tokens` or
- * `max_tokens`; images width × height × n; TTS the exact count. Undefined when the request does not
- * bound it (audio, live, an LLM request without a token limit). A payer rejects a quote whose
- * `maxUnits` exceeds it.
+ * `max_tokens`; images width × height × n; audio the duration of a WAV input (`audioRequestMs`); TTS
+ * the exact count. Undefined when the request does not bound it (other audio formats, live, an LLM
+ * request without a token limit). A payer rejects a quote whose `maxUnits` exceeds it.
  * @example requestUnitBound("llm", { max_tokens: 256 }) // 256n
  */
 export function requestUnitBound(pipeline: Pipeline, request: unknown): bigint | undefined {
@@ -181,6 +196,8 @@ export function requestUnitBound(pipeline: Pipeline, request: unknown): bigint |
       const { width, height } = imageSize(request);
       return width * height * imageCount(request);
     }
+    case "audio-to-text":
+      return audioRequestMs(request);
     case "text-to-speech":
       return ttsUnits(ttsText(request));
     default:
