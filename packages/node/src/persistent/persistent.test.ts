@@ -1,9 +1,7 @@
 // Persistent tickets end to end on a real devnet (anvil) and a real orchestrator with `persistent`
 // enabled, paid by the SDK's fetch through the `openai` package.
-import { spawn, type ChildProcess } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import {
   LIVEPAY_PAYER_HEADER,
@@ -21,6 +19,7 @@ import OpenAI from "openai";
 import type { Address, PublicClient } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Devnet } from "../chain/devnet.js";
+import { spawnCli } from "../../test/cliProcess.js";
 import { startPersistentNet, type PersistentNet } from "./testing/persistentNet.js";
 import { startOrchestrator, type OrchestratorHandle } from "../orchestrator/startOrchestrator.js";
 import { ticketCommand } from "../cli/commands/ticket.js";
@@ -285,7 +284,6 @@ async function freePort(): Promise<number> {
 
 describe("kill -9 of the orchestrator mid-request", () => {
   it("loses no voucher and charges nothing twice", async () => {
-    const root = fileURLToPath(new URL("../../../../", import.meta.url));
     const key = account("gateway-5").privateKey! as PrivateKey;
     const payerAddr = account("gateway-5").address.toLowerCase() as Hex;
     const payee = orch.address.toLowerCase() as Hex;
@@ -312,47 +310,11 @@ describe("kill -9 of the orchestrator mid-request", () => {
     };
     await writeFile(join(dir, "devnet.json"), JSON.stringify(devnet.manifest));
     await writeFile(join(dir, "kill.json"), JSON.stringify(cfg));
-    await writeFile(
-      join(dir, "tsconfig.json"),
-      JSON.stringify({
-        compilerOptions: {
-          baseUrl: root,
-          paths: {
-            "@livepay/protocol/client": ["packages/protocol/src/client/index.ts"],
-            "@livepay/protocol": ["packages/protocol/src/index.ts"],
-            "@livepay/contracts": ["packages/contracts/src/index.ts"],
-          },
-        },
-      }),
-    );
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        join(root, "packages/node/src/cli/main.ts"),
-        "orchestrator",
-        "--config",
-        join(dir, "kill.json"),
-      ],
-      {
-        cwd: root,
-        env: { ...process.env, TSX_TSCONFIG_PATH: join(dir, "tsconfig.json") },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let out = "";
-    child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-    child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    const proc = await spawnCli(dir, ["orchestrator", "--config", join(dir, "kill.json")]);
+    const { child, exited } = proc;
     let restarted: OrchestratorHandle | undefined;
     try {
-      const deadline = Date.now() + 40_000;
-      while (!out.includes('"orchestrator listening"')) {
-        if (child.exitCode !== null || Date.now() > deadline)
-          throw new Error(`orchestrator did not start: ${out}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await proc.waitForLog("orchestrator listening", 40_000);
       const storage = memoryStorage();
       const first = createPayer({ privateKey: key, chainId, broker, storage });
       const base = `http://127.0.0.1:${httpPort}/v1`;
