@@ -4,10 +4,9 @@
 // payer must continue the same ticket from its stored record: cumulative amounts keep growing, the
 // receipt chain links across the restart, the API key pays exactly the receipts (+ the explicit fee
 // line), and the orchestrator's claim is paid exactly the sum of the charges.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ZERO_HASH, voucherContext, type Hex } from "@livepay/protocol";
 import {
   quoteRecordFromJson,
@@ -18,6 +17,7 @@ import {
 } from "@livepay/protocol/client";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnCli } from "../../test/cliProcess.js";
 import { freshPostgresUrl, postgresSkipped } from "../../test/postgres.js";
 import type { DevnetManifest } from "../chain/manifest.js";
 import { startPersistentNet, type PersistentNet } from "../persistent/testing/persistentNet.js";
@@ -26,7 +26,6 @@ import { gatewayPayerNamespace, storePayerStorage } from "./persistentStorage.js
 import type { GatewayConfigInput } from "./config.js";
 import { startGateway, type RunningGateway } from "./startGateway.js";
 
-const root = fileURLToPath(new URL("../../../../", import.meta.url));
 const ETH = 10n ** 18n;
 const MODEL = "synthetic-llm";
 const PRICE = 1_000_000_007n;
@@ -135,39 +134,9 @@ async function spawnGatewayCli(
     cfgPath,
     JSON.stringify({ ...gatewayConfig(account, store, manifestPath), logLevel: "info" }),
   );
-  const tsconfig = join(dir, "tsconfig.json");
-  await writeFile(
-    tsconfig,
-    JSON.stringify({
-      compilerOptions: {
-        baseUrl: root,
-        paths: {
-          "@livepay/protocol/client": ["packages/protocol/src/client/index.ts"],
-          "@livepay/protocol": ["packages/protocol/src/index.ts"],
-          "@livepay/contracts": ["packages/contracts/src/index.ts"],
-        },
-      },
-    }),
-  );
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", join(root, "packages/node/src/cli/main.ts"), "gateway", "--config", cfgPath],
-    { cwd: root, env: { ...process.env, TSX_TSCONFIG_PATH: tsconfig }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const line = out.split("\n").find((l) => l.includes('"gateway listening"'));
-    if (line) return { child, url: (JSON.parse(line) as { url: string }).url, exited };
-    if (child.exitCode !== null || Date.now() > deadline) {
-      if (child.exitCode === null) child.kill("SIGKILL");
-      throw new Error(`gateway did not start: ${out.slice(-2000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const cli = await spawnCli(dir, ["gateway", "--config", cfgPath]);
+  const { url } = await cli.waitForLog<{ url: string }>("gateway listening");
+  return { child: cli.child, url, exited: cli.exited };
 }
 
 /**

@@ -1,10 +1,8 @@
 // The orchestrator end to end: a real devnet (anvil), a real orchestrator (gRPC + HTTP on free
 // ports, SQLite in a temp dir), and a paying client built from @livepay/protocol.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { status } from "@grpc/grpc-js";
 import {
   PAYMENT_HEADER,
@@ -17,6 +15,7 @@ import {
   type OrchestratorInfo,
 } from "@livepay/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnCli } from "../../test/cliProcess.js";
 import { connectChain } from "../chain/connect.js";
 import { startDevnet, type Devnet } from "../chain/devnet.js";
 import type { DevnetAccount } from "../chain/manifest.js";
@@ -40,7 +39,6 @@ const LLM_PRICE = 2_000_000_000_000n; // wei per token
 const SD_PRICE = Rational.of(3n, 2n); // 1.5 wei per pixel
 const LLM_MID = manifestIdFor("llm", LLM);
 const SD_MID = manifestIdFor("text-to-image", SD);
-const root = fileURLToPath(new URL("../../../../", import.meta.url));
 
 let dir: string;
 let devnet: Devnet;
@@ -604,38 +602,13 @@ describe("restart", () => {
       cfgPath,
       JSON.stringify({ ...cfg, chain: { manifest: manifestPath, pollIntervalMs: 100 } }),
     );
-    const tsconfig = join(dir, "tsconfig.json");
-    await writeFile(
-      tsconfig,
-      JSON.stringify({
-        compilerOptions: {
-          baseUrl: root,
-          paths: {
-            "@livepay/protocol": ["packages/protocol/src/index.ts"],
-            "@livepay/contracts": ["packages/contracts/src/index.ts"],
-          },
-        },
-      }),
-    );
     // The CLI from source (tsx, with @livepay/* mapped to their sources), as its own process.
-    const child: ChildProcess = spawn(
-      process.execPath,
-      ["--import", "tsx", join(root, "packages/node/src/cli/main.ts"), "orchestrator", "--config", cfgPath],
-      { cwd: root, env: { ...process.env, TSX_TSCONFIG_PATH: tsconfig }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let out = "";
-    child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-    child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    const proc = await spawnCli(dir, ["orchestrator", "--config", cfgPath]);
+    const { child, exited } = proc;
     let restarted: OrchestratorHandle | undefined;
     try {
-      const listening = await until(
-        "the orchestrator process to listen",
-        async () => {
-          if (child.exitCode !== null) throw new Error(`orchestrator exited: ${out}`);
-          const line = out.split("\n").find((l) => l.includes('"orchestrator listening"'));
-          return line ? (JSON.parse(line) as { grpcUrl: string; httpUrl: string }) : undefined;
-        },
+      const listening = await proc.waitForLog<{ grpcUrl: string; httpUrl: string }>(
+        "orchestrator listening",
         30_000,
       );
       const info = await g1.info(listening.grpcUrl, jobCapabilities("llm", LLM));
