@@ -1,10 +1,13 @@
 // Opens throwaway stores on each backend for the store tests: SQLite in a temp file, PostgreSQL in a
 // fresh schema of the test cluster (see postgres.ts). Everything opened is closed by `cleanup()`.
 import { mkdtemp, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore, type OpenStoreOptions, type Store } from "../src/store/index.js";
 import { freshPostgresUrl, postgresSkipped } from "./postgres.js";
+
+const require = createRequire(import.meta.url);
 
 /** The backends a store test runs on. */
 export type Backend = "sqlite" | "postgres";
@@ -18,6 +21,8 @@ export interface TestDatabase {
   location: { path: string } | { url: string };
   /** Opens (another) store on the same database. */
   open(options?: Omit<OpenStoreOptions, "url" | "path">): Promise<Store>;
+  /** Runs one SQL statement straight on the database, behind the store's back (old rows, corruption). */
+  exec(statement: string): Promise<void>;
   /** Closes every store opened here and deletes the SQLite temp dir. */
   cleanup(): Promise<void>;
 }
@@ -43,6 +48,35 @@ export async function testDatabase(backend: Backend): Promise<TestDatabase> {
       const store = await openStore({ ...options, ...location });
       stores.push(store);
       return store;
+    },
+    async exec(statement) {
+      if ("path" in location) {
+        const Database = require("better-sqlite3") as new (p: string) => {
+          exec(s: string): void;
+          close(): void;
+        };
+        const raw = new Database(location.path);
+        try {
+          raw.exec(statement);
+        } finally {
+          raw.close();
+        }
+        return;
+      }
+      const { Client } = require("pg") as {
+        Client: new (c: { connectionString: string }) => {
+          connect(): Promise<void>;
+          query(s: string): Promise<unknown>;
+          end(): Promise<void>;
+        };
+      };
+      const c = new Client({ connectionString: location.url });
+      await c.connect();
+      try {
+        await c.query(statement);
+      } finally {
+        await c.end();
+      }
     },
     async cleanup() {
       await Promise.all(stores.map((s) => s.close()));

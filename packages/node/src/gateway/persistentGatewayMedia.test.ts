@@ -215,6 +215,7 @@ describe("images through a gateway-funded gateway", () => {
       expect(seen).toMatchObject({ pipeline: "text-to-image", units: w * h * BigInt(c.n) });
       expect(u).toMatchObject({ status: "ok", pipeline: "text-to-image", ticketsSent: 0, units: seen.units });
       expect(u.feeWei).toBe(seen.charge + FUNDED_FEE); // the receipt's charge, plus the explicit fee line
+      expect(u.gatewayFeeWei).toBe(FUNDED_FEE);
       sum += seen.charge;
     }
     const k = (await funded.store.apiKeys.get(apiKey.id))!;
@@ -256,8 +257,8 @@ describe("images through a relay gateway", () => {
     expect(k.spentWei).toBe(BigInt(IMAGE_CASES.length) * RELAY_FEE);
     expect(k.reservedWei).toBe(0n);
     const usage = await relay.store.usage.listByKey(keyId, { limit: 10 });
-    expect(usage.map((u) => [u.status, u.pipeline, u.feeWei])).toEqual(
-      IMAGE_CASES.map(() => ["relayed", "text-to-image", RELAY_FEE]),
+    expect(usage.map((u) => [u.status, u.pipeline, u.feeWei, u.gatewayFeeWei])).toEqual(
+      IMAGE_CASES.map(() => ["relayed", "text-to-image", RELAY_FEE, RELAY_FEE]),
     );
   }, 60_000);
 

@@ -286,6 +286,7 @@ describe.each(BACKENDS)("gateway store on %s", (backend) => {
         requestId: "r2",
         units: 50n,
         feeWei: 5n,
+        gatewayFeeWei: 2n,
         ticketsSent: 1,
         evSent: Rational.of(1n, 6n),
       });
@@ -325,12 +326,14 @@ describe.each(BACKENDS)("gateway store on %s", (backend) => {
         requestId: "r1",
         units: 100n,
         feeWei: 10n ** 20n,
+        gatewayFeeWei: 0n,
         ticketsSent: 2,
         day: "2025-01-01",
         createdAt: T0,
       });
       expect(r1?.evSent.toString()).toBe("1/3");
       expect((await store.usage.get("r5"))?.orchestrator).toBeUndefined();
+      expect((await store.usage.get("r2"))?.gatewayFeeWei).toBe(2n);
 
       expect((await store.usage.listByKey("key_a")).map((u) => u.requestId)).toEqual([
         "r5",
@@ -350,12 +353,21 @@ describe.each(BACKENDS)("gateway store on %s", (backend) => {
 
       const agg = await store.usage.aggregate();
       expect(
-        agg.map((a) => [a.day, a.keyId, a.requests, a.units, a.feeWei, a.ticketsSent, a.evSent.toString()]),
+        agg.map((a) => [
+          a.day,
+          a.keyId,
+          a.requests,
+          a.units,
+          a.feeWei,
+          a.gatewayFeeWei,
+          a.ticketsSent,
+          a.evSent.toString(),
+        ]),
       ).toEqual([
-        ["2024-12-31", "key_a", 1, 2n, 0n, 0, "0/1"],
-        ["2025-01-01", "key_a", 2, 150n, 10n ** 20n + 5n, 3, "1/2"],
-        ["2025-01-01", "key_b", 1, 7n, 7n, 0, "0/1"],
-        ["2025-01-02", "key_a", 1, 1n, 1n, 0, "0/1"],
+        ["2024-12-31", "key_a", 1, 2n, 0n, 0n, 0, "0/1"],
+        ["2025-01-01", "key_a", 2, 150n, 10n ** 20n + 5n, 2n, 3, "1/2"],
+        ["2025-01-01", "key_b", 1, 7n, 7n, 0n, 0, "0/1"],
+        ["2025-01-02", "key_a", 1, 1n, 1n, 0n, 0, "0/1"],
       ]);
       expect((await store.usage.aggregate({ keyId: "key_b" })).map((a) => a.requests)).toEqual([1]);
       expect((await store.usage.aggregate({ fromDay: "2025-01-02" })).map((a) => a.day)).toEqual([
@@ -366,7 +378,37 @@ describe.each(BACKENDS)("gateway store on %s", (backend) => {
         store.usage.record({ ...base, requestId: "bad", units: -1n, feeWei: 0n, ticketsSent: 0, evSent: 0n }),
         "STORE_INVALID_INPUT",
       );
+      // The gateway's fee is a part of what the key was charged, never more.
+      await expectCode(
+        store.usage.record({
+          ...base,
+          requestId: "bad",
+          units: 1n,
+          feeWei: 5n,
+          gatewayFeeWei: 6n,
+          ticketsSent: 0,
+          evSent: 0n,
+        }),
+        "STORE_INVALID_INPUT",
+      );
       expect(await store.usage.get("bad")).toBeUndefined();
+    });
+
+    it("schema 4 keeps older usage rows, their gateway fee read as 0", async () => {
+      const old = await testDatabase(backend);
+      try {
+        await old.open({ migrateTo: 3 });
+        await old.exec(
+          `insert into usage_records (request_id, key_id, pipeline, model, units, fee_wei, orchestrator,
+             tickets_sent, ev_sent_num, ev_sent_den, status, day, created_at)
+           values ('before', 'key_a', 'llm', 'm', '3', '9', null, 1, '1', '2', 'ok', '2025-01-01', ${T0})`,
+        );
+        const latest = await old.open();
+        expect(await latest.usage.get("before")).toMatchObject({ feeWei: 9n, gatewayFeeWei: 0n, units: 3n });
+        expect((await latest.usage.aggregate())[0]).toMatchObject({ feeWei: 9n, gatewayFeeWei: 0n });
+      } finally {
+        await old.cleanup();
+      }
     });
   });
 

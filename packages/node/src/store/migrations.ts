@@ -217,6 +217,16 @@ export const MIGRATIONS: readonly Migration[] = [
       await importLegacyPayerRecords(db);
     },
   },
+  {
+    version: 4,
+    name: "usage: the gateway's own fee as its own column (part of fee_wei, never hidden in it)",
+    async up(db) {
+      await db.kysely.schema
+        .alterTable("usage_records")
+        .addColumn("gateway_fee_wei", "text", (c) => c.notNull().defaultTo("0"))
+        .execute();
+    },
+  },
 ];
 
 /** The schema version this code writes and reads. */

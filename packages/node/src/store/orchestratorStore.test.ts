@@ -1,4 +1,3 @@
-import { createRequire } from "node:module";
 import { MAX_UINT256, Rational, ticketHash, type Hex } from "@livepay/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BACKENDS, testDatabase, type TestDatabase } from "../../test/storeBackends.js";
@@ -10,8 +9,6 @@ import {
   type StoreErrorCode,
   type WinningTicketInput,
 } from "./index.js";
-
-const require = createRequire(import.meta.url);
 
 const SENDER: Hex = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
 const SENDER_MIXED = "0xF39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
@@ -46,31 +43,6 @@ async function expectCode(p: Promise<unknown>, code: StoreErrorCode): Promise<St
   expect(e).toBeInstanceOf(StoreError);
   expect((e as StoreError).code).toBe(code);
   return e as StoreError;
-}
-
-// Writes straight to the database, behind the store's back (to fake a newer schema).
-async function rawSql(db: TestDatabase, statement: string): Promise<void> {
-  if ("path" in db.location) {
-    const Database = require("better-sqlite3") as new (p: string) => {
-      exec(s: string): void;
-      close(): void;
-    };
-    const raw = new Database(db.location.path);
-    raw.exec(statement);
-    raw.close();
-  } else {
-    const { Client } = require("pg") as {
-      Client: new (c: { connectionString: string }) => {
-        connect(): Promise<void>;
-        query(s: string): Promise<unknown>;
-        end(): Promise<void>;
-      };
-    };
-    const c = new Client({ connectionString: db.location.url });
-    await c.connect();
-    await c.query(statement);
-    await c.end();
-  }
 }
 
 describe.each(BACKENDS)("orchestrator store on %s", (backend) => {
@@ -117,7 +89,7 @@ describe.each(BACKENDS)("orchestrator store on %s", (backend) => {
     });
 
     it("refuses a database written by a newer schema", async () => {
-      await rawSql(db, `update meta set value = '${SCHEMA_VERSION + 1}' where key = 'schema_version'`);
+      await db.exec(`update meta set value = '${SCHEMA_VERSION + 1}' where key = 'schema_version'`);
       await expectCode(db.open(), "STORE_SCHEMA_TOO_NEW");
     });
 

@@ -274,7 +274,7 @@ describe.each(BACKENDS)("persistent_payer_records on %s", (backend) => {
     await old.meta.set("orchestrator.secret", "keep me");
     await old.close();
 
-    const store = await db.open();
+    const store = await db.open({ migrateTo: 3 });
     expect(await store.schemaVersion()).toBe(3);
     const decoded = async (ns: string) =>
       (await store.payerRecords.list(ns, "")).map(([k, v]) => [k, JSON.parse(v) as unknown]);

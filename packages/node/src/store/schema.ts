@@ -109,6 +109,7 @@ export interface UsageRecordsTable {
   model: string;
   units: string;
   fee_wei: string;
+  gateway_fee_wei: string;
   orchestrator: string | null;
   tickets_sent: Int;
   ev_sent_num: string;

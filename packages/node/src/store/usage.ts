@@ -27,6 +27,11 @@ export interface UsageRecordInput {
   units: bigint;
   /** What the key was charged, in wei. */
   feeWei: bigint;
+  /**
+   * The gateway's own fee within `feeWei` (the rest paid the orchestrator), default 0: recorded as
+   * its own line so it is never hidden in a charge. Must not exceed `feeWei`.
+   */
+  gatewayFeeWei?: bigint;
   /** Who served it (address or URL), if anyone did. */
   orchestrator?: string;
   ticketsSent: number;
@@ -39,8 +44,12 @@ export interface UsageRecordInput {
 }
 
 /** A stored usage record. */
-export interface UsageRecord extends Omit<UsageRecordInput, "evSent" | "createdAt" | "orchestrator"> {
+export interface UsageRecord extends Omit<
+  UsageRecordInput,
+  "evSent" | "createdAt" | "orchestrator" | "gatewayFeeWei"
+> {
   seq: bigint;
+  gatewayFeeWei: bigint;
   orchestrator: string | undefined;
   evSent: Rational;
   createdAt: number;
@@ -55,6 +64,7 @@ export interface UsageAggregate {
   requests: number;
   units: bigint;
   feeWei: bigint;
+  gatewayFeeWei: bigint;
   ticketsSent: number;
   evSent: Rational;
 }
@@ -114,6 +124,7 @@ function fromRow(r: Selectable<UsageRecordsTable>): UsageRecord {
     model: r.model,
     units: weiFromDb(r.units, "units"),
     feeWei: weiFromDb(r.fee_wei, "fee_wei"),
+    gatewayFeeWei: weiFromDb(r.gateway_fee_wei, "gateway_fee_wei"),
     orchestrator: r.orchestrator ?? undefined,
     ticketsSent: numberFromDb(r.tickets_sent, "tickets_sent"),
     evSent: rationalFromDb(r.ev_sent_num, r.ev_sent_den, "ev_sent"),
@@ -133,6 +144,13 @@ export class SqlUsageRecords implements UsageRecords {
       throw new StoreError("STORE_INVALID_INPUT", "createdAt: must be ms since the epoch");
     }
     const ev = rationalToDb(u.evSent, "evSent", true);
+    const gatewayFee = u.gatewayFeeWei ?? 0n;
+    if (typeof gatewayFee === "bigint" && typeof u.feeWei === "bigint" && gatewayFee > u.feeWei) {
+      throw new StoreError("STORE_INVALID_INPUT", "gatewayFeeWei: must not exceed feeWei", {
+        gatewayFeeWei: String(gatewayFee),
+        feeWei: String(u.feeWei),
+      });
+    }
     const res = await this.db.kysely
       .insertInto("usage_records")
       .values({
@@ -142,6 +160,7 @@ export class SqlUsageRecords implements UsageRecords {
         model: textToDb(u.model, "model", 1024),
         units: weiToDb(u.units, "units"),
         fee_wei: weiToDb(u.feeWei, "feeWei"),
+        gateway_fee_wei: weiToDb(gatewayFee, "gatewayFeeWei"),
         orchestrator: u.orchestrator === undefined ? null : textToDb(u.orchestrator, "orchestrator", 2048),
         tickets_sent: countArg(u.ticketsSent, "ticketsSent", 0),
         ev_sent_num: ev.num,
@@ -188,6 +207,7 @@ export class SqlUsageRecords implements UsageRecords {
           requests: 0,
           units: 0n,
           feeWei: 0n,
+          gatewayFeeWei: 0n,
           ticketsSent: 0,
           evSent: Rational.ZERO,
         };
@@ -196,6 +216,7 @@ export class SqlUsageRecords implements UsageRecords {
       g.requests++;
       g.units += weiFromDb(r.units, "units");
       g.feeWei += weiFromDb(r.fee_wei, "fee_wei");
+      g.gatewayFeeWei += weiFromDb(r.gateway_fee_wei, "gateway_fee_wei");
       g.ticketsSent += numberFromDb(r.tickets_sent, "tickets_sent");
       g.evSent = g.evSent.add(rationalFromDb(r.ev_sent_num, r.ev_sent_den, "ev_sent"));
     }
