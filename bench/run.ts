@@ -3,7 +3,8 @@
 import { keccakReady, nativeSecp256k1Available } from "@livepay/protocol";
 import { fmtRate, printTable } from "./stats.js";
 import { benchNode } from "./node.js";
-import { benchPersistent, printPersistent } from "./persistent.js";
+import { benchPersistent } from "./persistent/index.js";
+import { printPersistent } from "./persistent/print.js";
 import { benchTickets } from "./tickets.js";
 import { benchWire } from "./wire.js";
 
