@@ -294,6 +294,29 @@ describe("a misbehaving payee is detected with the specific typed error", () => 
 });
 
 describe("spending policy and keys", () => {
+  it("counts approvals over a rolling 24 hours, in memory and after a reload", async () => {
+    let clock = Date.now();
+    const storage = memoryStorage();
+    const { payer } = makePayer({ storage, now: () => clock });
+    expect((await chat(payer, "say 1")).status).toBe(200);
+    expect((await chat(payer, "say 30")).status).toBe(200);
+    const signed = await payer.approvedLastDay();
+    expect(signed).toBeGreaterThan(0n);
+    const start = clock;
+    clock = start + 86_400_000 - 1; // the first approvals are still inside the window
+    expect(await payer.approvedLastDay()).toBe(signed);
+    const again = createPayer({
+      privateKey: KEYS.payer,
+      chainId: 31337,
+      broker: BROKER,
+      storage,
+      now: () => clock,
+    });
+    expect(await again.approvedLastDay()).toBe(signed);
+    clock = start + 86_400_000 + 60_000; // a minute past the last one: all expired
+    expect(await payer.approvedLastDay()).toBe(0n);
+  });
+
   it("refuses before signing: per request, per day, payees and models", async () => {
     const maxCharge = Rational.of(1000n, 3n).mul(32n).ceil();
     const a = makePayer({ policy: { maxPerRequest: maxCharge - 1n } });

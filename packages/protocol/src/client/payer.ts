@@ -1,5 +1,5 @@
 import { ZERO_ADDRESS, normalizeAddress } from "../bytes/address.js";
-import { bytesToHex, type Hex } from "../bytes/hex.js";
+import { bytesToHex, utf8, type Hex } from "../bytes/hex.js";
 import { keccak256 } from "../crypto/keccak256.js";
 import { privateKeyToAddress, type PrivateKey } from "../crypto/secp256k1.js";
 import type { LivepayError } from "../errors.js";
@@ -31,6 +31,7 @@ import type { Quote } from "../persistent/quote.js";
 import type { SignedReceipt } from "../persistent/receipt.js";
 import { RECEIPT_EVENT, parseReceiptEventData } from "../persistent/receiptEvent.js";
 import { formRequestView, isMultipartContentType, parseMultipart } from "../persistent/multipart.js";
+import { canonicalJson } from "../persistent/canonicalJson.js";
 import { isJsonContentType, requestContent } from "../persistent/requestHash.js";
 import { applyVoucher, openTicket, ticketCredit, type TicketState } from "../persistent/ticketState.js";
 import type { Pipeline } from "../persistent/units.js";
@@ -157,6 +158,19 @@ interface PreparedRequest {
   capability: Pipeline | undefined;
 }
 
+/** A JSON request body's value; `INVALID_REQUEST_BODY` (as `requestContent` throws) when it is not JSON. */
+function parseJsonBody(body: string | Uint8Array | undefined): unknown {
+  try {
+    return JSON.parse(
+      typeof body === "string"
+        ? body
+        : new TextDecoder("utf-8", { fatal: true }).decode(body ?? new Uint8Array(0)),
+    );
+  } catch {
+    throw new InvalidInputError("INVALID_REQUEST_BODY", "request body is not valid JSON");
+  }
+}
+
 /** Reads the fetch arguments once, so the request can be sent twice with identical bytes. */
 async function prepare(input: RequestInfo | URL, init: RequestInit | undefined): Promise<PreparedRequest> {
   let url: string;
@@ -190,10 +204,17 @@ async function prepare(input: RequestInfo | URL, init: RequestInit | undefined):
   delete merged.body;
   delete merged.headers;
   const contentType = headers.get("content-type");
-  const content = requestContent(body, contentType);
+  let content: Uint8Array;
   let view: unknown;
-  if (isJsonContentType(contentType)) view = JSON.parse(new TextDecoder().decode(content));
-  else if (isMultipartContentType(contentType) && body !== undefined) {
+  if (isJsonContentType(contentType)) {
+    // Parsed once: the view is the body's value and its canonical JSON is the hashed content (what
+    // `requestContent` computes, without parsing the body a second time).
+    view = parseJsonBody(body);
+    content = utf8(canonicalJson(view));
+  } else {
+    content = requestContent(body, contentType);
+  }
+  if (isMultipartContentType(contentType) && body !== undefined) {
     // Units of image edits and transcriptions are read from the form (size, n, the WAV's duration).
     try {
       view = await formRequestView(await parseMultipart(content, contentType!));
@@ -259,7 +280,16 @@ export function createPayer(options: PayerOptions): Payer {
   const busy = new Set<string>();
   const origins = new Map<string, Hex>();
   const blocked = new Map<string, string>();
-  let approvals: { at: number; amount: bigint }[] = [];
+  // Approval increases of the last 24 hours, oldest first, and their sum: expiring drops entries from
+  // the front instead of rescanning the whole day on every request (a busy payer signs thousands a day).
+  const approvals: { at: number; amount: bigint }[] = [];
+  let approvalsSum = 0n;
+  const addApproval = (at: number, amount: bigint) => {
+    let i = approvals.length;
+    while (i > 0 && approvals[i - 1]!.at > at) i--; // a clock that stepped back: keep the order
+    approvals.splice(i, 0, { at, amount });
+    approvalsSum += amount;
+  };
   let loading: Promise<void> | undefined;
 
   const load = () =>
@@ -276,7 +306,7 @@ export function createPayer(options: PayerOptions): Payer {
       const since = now() - DAY_MS;
       for (const [k, v] of await storage.list("approval/")) {
         const o = v as { at: number; amount: string };
-        if (o.at > since) approvals.push({ at: o.at, amount: BigInt(o.amount) });
+        if (o.at > since) addApproval(o.at, BigInt(o.amount));
         else await storage.delete(k); // only the last 24 hours matter for maxPerDay
       }
     })());
@@ -288,8 +318,8 @@ export function createPayer(options: PayerOptions): Payer {
 
   const approvedLastDay = () => {
     const since = now() - DAY_MS;
-    approvals = approvals.filter((a) => a.at > since);
-    return approvals.reduce((s, a) => s + a.amount, 0n);
+    while (approvals.length > 0 && approvals[0]!.at <= since) approvalsSum -= approvals.shift()!.amount;
+    return approvalsSum;
   };
 
   const report = (e: LivepayError) => {
@@ -765,19 +795,27 @@ export function createPayer(options: PayerOptions): Payer {
     const sig = signVoucher(domain, voucher, signingKey);
     const at = now();
     // Durable before the voucher leaves: the record must know every amount it has signed.
+    // The quote, voucher and approval are independent keys: written together (one wait, and
+    // concurrent commits where the storage allows them); the ticket's pending state is written after
+    // them, so a ticket found pending after a crash always has its quote to resolve it with.
     const qr: QuoteRecord = { signed: pr.quote, hash: quoteHash, origin: req.origin, receivedAt: at };
-    await storage.set(`quote/${quote.quoteId}`, quoteRecordToJson(qr));
-    await storage.set(
-      `voucher/${quote.quoteId}`,
-      voucherRecordToJson({ quoteId: quote.quoteId, voucher, signature: sig.signature, signedAt: at }),
-    );
+    const writes = [
+      storage.set(`quote/${quote.quoteId}`, quoteRecordToJson(qr)),
+      storage.set(
+        `voucher/${quote.quoteId}`,
+        voucherRecordToJson({ quoteId: quote.quoteId, voucher, signature: sig.signature, signedAt: at }),
+      ),
+    ];
     if (increase > 0n) {
-      approvals.push({ at, amount: increase });
-      await storage.set(`approval/${String(at).padStart(15, "0")}/${quote.quoteId}`, {
-        at,
-        amount: increase.toString(),
-      });
+      writes.push(
+        storage.set(`approval/${String(at).padStart(15, "0")}/${quote.quoteId}`, {
+          at,
+          amount: increase.toString(),
+        }),
+      );
     }
+    await Promise.all(writes);
+    if (increase > 0n) addApproval(at, increase);
     l.record = {
       state: applyVoucher(state, { cumulativeAmount: approval, quoteHash, signer }),
       status: "pending",
