@@ -12,6 +12,7 @@ import {
 import { createPayer, type Payer } from "@livepay/protocol/client";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { probeImageSize } from "../runners/imageSize.js";
 import type { Address } from "viem";
 import type { OrchestratorHandle } from "../orchestrator/startOrchestrator.js";
 import { startPersistentNet, type PersistentNet } from "./testing/persistentNet.js";
@@ -53,12 +54,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await net?.stop();
 });
-
-/** PNG width and height from the IHDR chunk. */
-function pngSize(png: Uint8Array): { width: number; height: number } {
-  const v = new DataView(png.buffer, png.byteOffset, png.byteLength);
-  return { width: v.getUint32(16), height: v.getUint32(20) };
-}
 
 describe("text-to-image paid with persistent tickets", () => {
   let vouchers = 0;
@@ -119,7 +114,7 @@ describe("text-to-image paid with persistent tickets", () => {
           ? new Uint8Array(Buffer.from(d.b64_json!, "base64"))
           : new Uint8Array(Buffer.from(d.url!.slice(d.url!.indexOf(",") + 1), "base64")),
       );
-      for (const f of files) expect(pngSize(f)).toEqual({ width: w, height: h });
+      for (const f of files) expect(probeImageSize(f)).toEqual({ format: "png", width: w, height: h });
       expected.push(BigInt(w * h * c.n));
 
       // The receipt of this request: units, charge, and outputHash over the image files.

@@ -21,6 +21,7 @@ import { createPayer, type Payer, type ReceiptRecord } from "@livepay/protocol/c
 import OpenAI, { toFile } from "openai";
 import type { Address } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { probeImageSize } from "../runners/imageSize.js";
 import type { OrchestratorHandle } from "../orchestrator/startOrchestrator.js";
 import { syntheticPng } from "../runners/synthetic.js";
 import { encodeWavPcm16 } from "../runners/wav.js";
@@ -68,12 +69,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await net?.stop();
 });
-
-/** PNG width and height from the IHDR chunk. */
-function pngSize(png: Uint8Array): { width: number; height: number } {
-  const v = new DataView(png.buffer, png.byteOffset, png.byteLength);
-  return { width: v.getUint32(16), height: v.getUint32(20) };
-}
 
 /** A real WAV: a 440 Hz tone of `frames` frames. */
 function tone(frames: number, rate: number, channels = 1): Buffer {
@@ -197,7 +192,7 @@ describe("image edits, transcriptions and speech paid with persistent tickets", 
           ? new Uint8Array(Buffer.from(d.b64_json!, "base64"))
           : new Uint8Array(Buffer.from(d.url!.slice(d.url!.indexOf(",") + 1), "base64")),
       );
-      for (const f of files) expect(pngSize(f)).toEqual({ width: c.w, height: c.h });
+      for (const f of files) expect(probeImageSize(f)).toEqual({ format: "png", width: c.w, height: c.h });
       const r = receipt.signed.receipt;
       expect(r.units).toBe(BigInt(c.w * c.h * c.n));
       expect(r.outputHash).toBe(saltedHash(receipt.signed.salt, imageOutputContent(files)));
