@@ -11,6 +11,7 @@ import {
   LivepayError,
   audioOutputContent,
   bytesToHex,
+  canonicalJson,
   decodeVoucherHeader,
   encodeReceiptHeader,
   formRequestView,
@@ -23,7 +24,6 @@ import {
   keccak256,
   llmOutputContent,
   parseMultipart,
-  requestContent,
   requestUnitBound,
   signedReceiptToJson,
   transcriptOutputContent,
@@ -134,6 +134,11 @@ interface Rendered {
 
 function json(value: unknown): StoredResponse {
   return { body: utf8(JSON.stringify(value)), contentType: "application/json" };
+}
+
+/** The bytes as a Buffer view (no copy: answers can be whole audio files). */
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function badRequest(message: string, code = "BAD_REQUEST"): PayeeError {
@@ -361,8 +366,8 @@ async function readRequest(route: PaidRoute, req: FastifyRequest): Promise<ReadR
     if (typeof req.body !== "object" || req.body === null || Buffer.isBuffer(req.body)) {
       throw badRequest("expected a JSON body");
     }
-    // JSON bodies hash by their canonical form, so re-serializing the parsed value is exact.
-    content = requestContent(JSON.stringify(req.body), "application/json");
+    // JSON bodies hash by their canonical form (what `requestContent` gives), taken from the parsed value.
+    content = utf8(canonicalJson(req.body));
     view = req.body as Record<string, unknown>;
   }
   return { view, form, content, hash: bytesToHex(keccak256(content)) };
@@ -430,7 +435,7 @@ async function handlePaid(
         .status(200)
         .header(LIVEPAY_RECEIPT_HEADER, encodeReceiptHeader(prior.receipt))
         .header("content-type", replay.contentType)
-        .send(Buffer.from(replay.body));
+        .send(asBuffer(replay.body));
       return;
     }
     const admitted = await o.payee.admit(payer, env, request.hash, request.content);
@@ -479,7 +484,7 @@ async function serveUnary(s: Serving, render: (output: unknown, units: bigint) =
     .status(200)
     .header("content-type", r.response.contentType)
     .header(LIVEPAY_RECEIPT_HEADER, encodeReceiptHeader(signed))
-    .send(Buffer.from(r.response.body));
+    .send(asBuffer(r.response.body));
 }
 
 function toHttp(e: unknown): { status: number; body: unknown } {
